@@ -1,0 +1,283 @@
+//! Command-line interface: clap definitions and one function per
+//! subcommand. Flags say how to run; the config says what happens to the
+//! text.
+
+use std::io::{self, BufRead, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{PipelineConfig, StageConfig};
+use crate::input::{InputOptions, InputSpec};
+use crate::output::{write_file_atomic, Format, Unit};
+use crate::run::{self, OutputSpec, RunOptions};
+use crate::sbd::Splitter;
+use crate::stage::sentences::SentencesConfig;
+
+/// textclean: clean scraped web and news text into a training-ready dataset.
+#[derive(Debug, Parser)]
+#[command(name = "textclean", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Clean documents and write a dataset.
+    Clean(CleanArgs),
+    /// Validate a config file and print the resolved pipeline.
+    CheckConfig {
+        /// The config file (default: the built-in config/default.toml).
+        file: Option<PathBuf>,
+    },
+    /// Split text into sentences: {"id","text"} JSONL on stdin, one
+    /// {"id","sentences"} (or {"id","spans"}) line per request on stdout.
+    SplitSentences(SplitArgs),
+}
+
+/// Input field names (JSONL and CSV).
+#[derive(Debug, Clone, Args)]
+pub struct FieldArgs {
+    /// JSONL/CSV field holding the text.
+    #[arg(long, default_value = "text")]
+    pub text_field: String,
+    /// JSONL/CSV field holding the document id.
+    #[arg(long, default_value = "id")]
+    pub id_field: String,
+    /// JSONL/CSV field naming the document's source (site); corpus repeats
+    /// are counted per source.
+    #[arg(long, default_value = "source")]
+    pub source_field: String,
+}
+
+impl FieldArgs {
+    fn options(&self) -> InputOptions {
+        InputOptions {
+            text_field: self.text_field.clone(),
+            id_field: self.id_field.clone(),
+            source_field: self.source_field.clone(),
+        }
+    }
+}
+
+/// Arguments of `clean`.
+#[derive(Debug, Args)]
+pub struct CleanArgs {
+    /// Inputs: directories of .txt files, .jsonl or .csv files (optionally
+    /// .gz or .zst), or - for JSONL on stdin.
+    #[arg(required = true)]
+    pub inputs: Vec<String>,
+    /// Output: a file (- for stdout) for jsonl/csv, a directory for txt.
+    #[arg(short, long)]
+    pub output: String,
+    /// Pipeline config (default: the built-in config/default.toml).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "jsonl")]
+    pub format: Format,
+    /// One record per document or per sentence.
+    #[arg(long, value_enum, default_value = "doc")]
+    pub unit: Unit,
+    /// Worker threads (default: SLURM_CPUS_PER_TASK, SLURM_CPUS_ON_NODE, or the CPU count).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Write every removed line with its stage and reason as JSONL.
+    #[arg(long)]
+    pub removed_log: Option<PathBuf>,
+    /// Write the run's statistics as JSON.
+    #[arg(long)]
+    pub stats: Option<PathBuf>,
+    /// No progress bar and no summary table.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Stop at the first bad input record.
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// Input field names.
+    #[command(flatten)]
+    pub fields: FieldArgs,
+}
+
+/// Arguments of `split-sentences`.
+#[derive(Debug, Args)]
+pub struct SplitArgs {
+    /// Write UTF-8 byte spans [start, end) instead of sentence strings.
+    #[arg(long)]
+    pub spans: bool,
+    /// Take the language settings from this config's sentences stage.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+}
+
+/// Loads `--config` or the built-in default.
+///
+/// # Errors
+/// The config's own error, naming the file and key.
+pub fn load_config(path: Option<&PathBuf>) -> Result<PipelineConfig> {
+    Ok(match path {
+        Some(p) => PipelineConfig::load(p)?,
+        None => PipelineConfig::default_config(),
+    })
+}
+
+/// Parses the command line and runs it.
+///
+/// # Errors
+/// Anything that stops the run; per-record problems give exit code 1 instead.
+pub fn main() -> Result<ExitCode> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Clean(args) => clean(args),
+        Command::CheckConfig { file } => check_config(file),
+        Command::SplitSentences(args) => split_sentences(args),
+    }
+}
+
+/// Reads stdin into a temporary file when it must be read twice (pass 1
+/// and pass 2).
+fn spool_stdin(inputs: &mut [InputSpec]) -> Result<Option<tempfile::TempPath>> {
+    let Some(slot) = inputs.iter_mut().find(|s| **s == InputSpec::Stdin) else {
+        return Ok(None);
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix("textclean-stdin-")
+        .suffix(".jsonl")
+        .tempfile()
+        .context("spooling stdin for the corpus profile")?;
+    io::copy(&mut io::stdin().lock(), &mut tmp).context("spooling stdin")?;
+    let path = tmp.into_temp_path();
+    *slot = InputSpec::Jsonl(path.to_path_buf());
+    Ok(Some(path))
+}
+
+fn clean(args: CleanArgs) -> Result<ExitCode> {
+    let config = load_config(args.config.as_ref())?;
+    if args.unit == Unit::Sentence && !config.has_sentences() {
+        anyhow::bail!("--unit sentence needs a sentences stage in the config");
+    }
+    // Build once up front so config errors stop before any work.
+    config.build(&crate::corpus::CorpusProfile::empty())?;
+    let mut inputs = args
+        .inputs
+        .iter()
+        .map(|a| InputSpec::from_arg(a))
+        .collect::<Result<Vec<_>, _>>()?;
+    let _spooled = if config.needs_corpus_profile() {
+        spool_stdin(&mut inputs)?
+    } else {
+        None
+    };
+    let opts = RunOptions {
+        threads: args.threads,
+        progress: !args.quiet,
+        fail_fast: args.fail_fast,
+        input: args.fields.options(),
+        ..RunOptions::default()
+    };
+    let output = OutputSpec {
+        path: args.output.clone(),
+        format: args.format,
+        unit: args.unit,
+    };
+    let outcome = run::clean(
+        &inputs,
+        &config,
+        Some(&output),
+        args.removed_log.as_ref(),
+        &opts,
+    )?;
+    let report = outcome.report;
+    if let Some(path) = &args.stats {
+        let json = serde_json::to_vec_pretty(&report)?;
+        write_file_atomic(path, &json)?;
+    }
+    if !args.quiet {
+        eprint!("{}", report.table());
+    }
+    Ok(if report.stats.docs_failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn check_config(file: Option<PathBuf>) -> Result<ExitCode> {
+    let config = load_config(file.as_ref())?;
+    config.build(&crate::corpus::CorpusProfile::empty())?;
+    println!("# {}: valid; {} stages", config.origin, config.stages.len());
+    for (i, s) in config.stages.iter().enumerate() {
+        println!("#   stages[{i}] {}", s.type_name());
+    }
+    print!("{}", config.to_toml()?);
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(serde::Deserialize)]
+struct SplitRequest {
+    #[serde(default)]
+    id: serde_json::Value,
+    text: String,
+}
+
+fn split_sentences(args: SplitArgs) -> Result<ExitCode> {
+    let sentences_cfg = match &args.config {
+        Some(p) => {
+            let cfg = PipelineConfig::load(p)?;
+            let found = cfg.stages.iter().find_map(|s| match s {
+                StageConfig::Sentences(c) => Some(c.clone()),
+                _ => None,
+            });
+            (found.unwrap_or_default(), cfg.base_dir)
+        }
+        None => (SentencesConfig::default(), PathBuf::from(".")),
+    };
+    let lang = sentences_cfg
+        .0
+        .lang_data(&sentences_cfg.1)
+        .map_err(|(k, m)| anyhow::anyhow!("sentences.{k}: {m}"))?;
+    let splitter = Splitter::new(&lang)?;
+    let stdin = io::stdin().lock();
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    let mut spans = Vec::new();
+    let mut failed = false;
+    for (n, line) in stdin.lines().enumerate() {
+        let line = line.with_context(|| format!("<stdin>:{}", n + 1))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let reply = match serde_json::from_str::<SplitRequest>(&line) {
+            Ok(req) => {
+                spans.clear();
+                splitter.split_into(&req.text, &mut spans);
+                if args.spans {
+                    let s: Vec<[usize; 2]> = spans.iter().map(|r| [r.start, r.end]).collect();
+                    serde_json::json!({ "id": req.id, "spans": s })
+                } else {
+                    let s: Vec<&str> = spans.iter().map(|r| &req.text[r.clone()]).collect();
+                    serde_json::json!({ "id": req.id, "sentences": s })
+                }
+            }
+            Err(e) => {
+                failed = true;
+                eprintln!("textclean: <stdin>:{}: {e}", n + 1);
+                // Keep one reply per request so callers stay aligned.
+                serde_json::json!({ "id": null, "error": format!("line {}: {e}", n + 1) })
+            }
+        };
+        serde_json::to_writer(&mut out, &reply)?;
+        out.write_all(b"\n")?;
+        // Callers may wait for each reply before sending more.
+        out.flush()?;
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,305 @@
+//! The pipeline config: plain data that mirrors `config/*.toml`, then
+//! `build()` into runtime stages.
+//!
+//! The file is a list of `[[stages]]` tables, each with a `type` key that
+//! picks the stage and that stage's options beside it. Unknown keys are
+//! errors, and every error names the file, the `stages[i]` index and the
+//! key, so a typo never silently falls back to a default.
+
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::corpus::CorpusProfile;
+use crate::stage::boilerplate::BoilerplateConfig;
+use crate::stage::captions::CaptionsConfig;
+use crate::stage::normalize::NormalizeConfig;
+use crate::stage::quotes::QuotesConfig;
+use crate::stage::sentences::SentencesConfig;
+use crate::stage::{AnyStage, Pipeline};
+
+/// The default config, compiled in so the binary works from anywhere.
+pub const DEFAULT_CONFIG: &str = include_str!("../config/default.toml");
+
+/// A config that could not be loaded or built.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("{path}: {source}")]
+    Read {
+        /// The config file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML, or a key or value is wrong.
+    #[error("{path}: {key}: {message}")]
+    Invalid {
+        /// The config file.
+        path: String,
+        /// Where in the file, e.g. `stages[1].window`.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl ConfigError {
+    /// An error about `key` in config `path`.
+    pub fn invalid(path: &str, key: impl Into<String>, message: impl ToString) -> ConfigError {
+        ConfigError::Invalid {
+            path: path.to_string(),
+            key: key.into(),
+            message: message.to_string(),
+        }
+    }
+}
+
+/// Corpus-profile (pass 1) settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CorpusConfig {
+    /// Most line fingerprints the corpus profile holds; past this it
+    /// samples the fingerprint space (see `corpus.rs`), so memory stays
+    /// bounded whatever the corpus size. About 40 bytes each.
+    #[serde(default = "default_max_fingerprints")]
+    pub max_fingerprints: NonZeroUsize,
+}
+
+fn default_max_fingerprints() -> NonZeroUsize {
+    NonZeroUsize::new(4_000_000).expect("not zero")
+}
+
+impl Default for CorpusConfig {
+    fn default() -> Self {
+        CorpusConfig {
+            max_fingerprints: default_max_fingerprints(),
+        }
+    }
+}
+
+/// One `[[stages]]` table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum StageConfig {
+    /// Unicode and whitespace normalisation.
+    Normalize(NormalizeConfig),
+    /// Boilerplate removal by rules, context and corpus repeats.
+    Boilerplate(BoilerplateConfig),
+    /// Quote normalisation.
+    Quotes(QuotesConfig),
+    /// Caption deduplication.
+    Captions(CaptionsConfig),
+    /// Sentence splitting (must be the last stage).
+    Sentences(SentencesConfig),
+}
+
+impl StageConfig {
+    /// The stage's `type` name.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            StageConfig::Normalize(_) => "normalize",
+            StageConfig::Boilerplate(_) => "boilerplate",
+            StageConfig::Quotes(_) => "quotes",
+            StageConfig::Captions(_) => "captions",
+            StageConfig::Sentences(_) => "sentences",
+        }
+    }
+
+    /// True when the stage reads the corpus profile, so pass 1 must run.
+    pub fn needs_corpus_profile(&self) -> bool {
+        match self {
+            StageConfig::Boilerplate(b) => b.needs_corpus_profile(),
+            _ => false,
+        }
+    }
+}
+
+/// The whole config file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineConfig {
+    /// Corpus-profile settings.
+    #[serde(default)]
+    pub corpus: CorpusConfig,
+    /// The stages, in the order they run.
+    pub stages: Vec<StageConfig>,
+    /// Where the config came from (for messages and relative paths).
+    #[serde(skip)]
+    pub origin: String,
+    /// Directory that relative paths in the config are resolved against.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+}
+
+/// The top level before the stage tables are looked at, so each stage can
+/// be converted with its own index in the error.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    corpus: Option<toml::Value>,
+    stages: Vec<toml::Value>,
+}
+
+fn convert<T: serde::de::DeserializeOwned>(
+    origin: &str,
+    prefix: &str,
+    value: toml::Value,
+) -> Result<T, ConfigError> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let inner = e.path().to_string();
+        let key = if inner == "." || inner.is_empty() {
+            prefix.to_string()
+        } else {
+            format!("{prefix}.{inner}")
+        };
+        ConfigError::invalid(origin, key, e.into_inner().message())
+    })
+}
+
+impl PipelineConfig {
+    /// The built-in default config (`config/default.toml`).
+    pub fn default_config() -> PipelineConfig {
+        PipelineConfig::from_toml_str(DEFAULT_CONFIG, "<built-in default config>", Path::new("."))
+            .expect("the built-in default config is valid (checked by tests)")
+    }
+
+    /// Reads and checks a config file.
+    ///
+    /// # Errors
+    /// An unreadable file, invalid TOML, an unknown stage type or key, or a
+    /// bad value; the error names the file and the key.
+    pub fn load(path: &Path) -> Result<PipelineConfig, ConfigError> {
+        let origin = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: origin.clone(),
+            source,
+        })?;
+        let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        PipelineConfig::from_toml_str(&text, &origin, &base)
+    }
+
+    /// Parses config text; `origin` names it in errors and `base_dir`
+    /// resolves relative paths.
+    ///
+    /// # Errors
+    /// As [`PipelineConfig::load`].
+    pub fn from_toml_str(
+        text: &str,
+        origin: &str,
+        base_dir: &Path,
+    ) -> Result<PipelineConfig, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+            let key = match e.span() {
+                Some(span) => format!("line {}", text[..span.start].lines().count().max(1)),
+                None => "top level".to_string(),
+            };
+            ConfigError::invalid(origin, key, e.message())
+        })?;
+        let corpus = match raw.corpus {
+            Some(v) => convert(origin, "corpus", v)?,
+            None => CorpusConfig::default(),
+        };
+        let mut stages = Vec::with_capacity(raw.stages.len());
+        for (i, value) in raw.stages.into_iter().enumerate() {
+            let prefix = match value.get("type").and_then(toml::Value::as_str) {
+                Some(t) => format!("stages[{i}] (type = \"{t}\")"),
+                None => format!("stages[{i}]"),
+            };
+            stages.push(convert(origin, &prefix, value)?);
+        }
+        let cfg = PipelineConfig {
+            corpus,
+            stages,
+            origin: origin.to_string(),
+            base_dir: base_dir.to_path_buf(),
+        };
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(i) = self
+            .stages
+            .iter()
+            .position(|s| matches!(s, StageConfig::Sentences(_)))
+        {
+            if i + 1 != self.stages.len() {
+                return Err(ConfigError::invalid(
+                    &self.origin,
+                    format!("stages[{i}]"),
+                    "the sentences stage must be the last one: it records spans of the final text",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// True when some stage reads the corpus profile.
+    pub fn needs_corpus_profile(&self) -> bool {
+        self.stages.iter().any(StageConfig::needs_corpus_profile)
+    }
+
+    /// Number of stages that run before the first one that reads the
+    /// corpus profile: pass 1 observes documents as that stage will see them.
+    pub fn profile_prefix_len(&self) -> usize {
+        self.stages
+            .iter()
+            .position(StageConfig::needs_corpus_profile)
+            .unwrap_or(self.stages.len())
+    }
+
+    /// True when the pipeline splits sentences.
+    pub fn has_sentences(&self) -> bool {
+        self.stages
+            .iter()
+            .any(|s| matches!(s, StageConfig::Sentences(_)))
+    }
+
+    /// Compiles every stage (regexes, automata, abbreviation sets).
+    ///
+    /// # Errors
+    /// A rule that does not compile or a language file that cannot be
+    /// read; the error names `stages[i]` and the key.
+    pub fn build(&self, profile: &CorpusProfile) -> Result<Pipeline, ConfigError> {
+        let mut built = Vec::with_capacity(self.stages.len());
+        for (i, stage) in self.stages.iter().enumerate() {
+            let at = |key: &str, msg: String| {
+                let key = if key.is_empty() {
+                    format!("stages[{i}]")
+                } else {
+                    format!("stages[{i}].{key}")
+                };
+                ConfigError::invalid(&self.origin, key, msg)
+            };
+            built.push(match stage {
+                StageConfig::Normalize(c) => AnyStage::Normalize(c.build()),
+                StageConfig::Boilerplate(c) => {
+                    AnyStage::Boilerplate(Box::new(c.build(profile).map_err(|(k, m)| at(&k, m))?))
+                }
+                StageConfig::Quotes(c) => AnyStage::Quotes(c.build()),
+                StageConfig::Captions(c) => AnyStage::Captions(c.build()),
+                StageConfig::Sentences(c) => {
+                    AnyStage::Sentences(c.build(&self.base_dir).map_err(|(k, m)| at(&k, m))?)
+                }
+            });
+        }
+        Ok(Pipeline::new(built))
+    }
+
+    /// The resolved config as TOML (what `check-config` prints).
+    ///
+    /// # Errors
+    /// Only if serialisation fails, which a valid config never does.
+    pub fn to_toml(&self) -> Result<String, toml::ser::Error> {
+        toml::to_string_pretty(self)
+    }
+
+    /// A stable hash of the resolved config, for run manifests.
+    pub fn hash_hex(&self) -> String {
+        let text = self.to_toml().unwrap_or_default();
+        format!("{:016x}", xxhash_rust::xxh3::xxh3_64(text.as_bytes()))
+    }
+}

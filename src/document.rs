@@ -1,0 +1,333 @@
+//! The document model: the only way stages change text.
+//!
+//! A [`Document`] is a list of live [`Line`]s plus the [`Removal`]s made so
+//! far. Stages never touch a raw `String`: they ask the document to remove
+//! lines (with a [`Reason`]) or to rewrite lines in place. Because every
+//! removal goes through here, "every removed line is counted by stage and
+//! reason and can be written out" holds by construction, and so does the
+//! accounting identity `lines_in == lines_out + removals`.
+
+use std::fmt;
+use std::ops::Range;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+/// Fields of an input record that textclean does not interpret (everything
+/// but the id and text fields), carried through to the output untouched.
+pub type Fields = serde_json::Map<String, serde_json::Value>;
+
+/// One live line of a document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    /// The line's current text (no line terminator).
+    pub text: String,
+    /// 1-based number of the line in the input document, counted after
+    /// unifying line breaks (CR, CRLF, U+0085, U+2028 and U+2029 all end a
+    /// line), so a removal can always be traced back.
+    pub origin: u32,
+}
+
+/// Why a line was removed.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Reason {
+    /// The line was empty (or became empty after normalisation). Blank lines
+    /// only separate paragraphs; the output re-creates one blank line
+    /// between paragraphs.
+    Blank,
+    /// A named rule matched, e.g. `ads/exact` or `context/leading_menu`.
+    Rule(Arc<str>),
+    /// The line repeats one of the previous paragraphs (a repeated caption).
+    RepeatedLine,
+}
+
+impl Reason {
+    /// The reason as it appears in stats and the removed-lines log.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Reason::Blank => "blank",
+            Reason::Rule(name) => name,
+            Reason::RepeatedLine => "repeated_line",
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Reason {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// A line taken out of a document, with who took it and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Removal {
+    /// Stable identifier of the stage that removed the line.
+    pub stage: &'static str,
+    /// Why.
+    pub reason: Reason,
+    /// 1-based input line number (see [`Line::origin`]).
+    pub origin: u32,
+    /// The line's text at the moment it was removed.
+    pub text: String,
+}
+
+/// One document flowing through the pipeline.
+#[derive(Debug, Clone, Default)]
+pub struct Document {
+    /// Identifier: the path relative to the input directory, or the record's
+    /// id field, or `FILE:LINE` when the record has none.
+    pub id: String,
+    /// Where the document came from (a site, a sub-directory, a `source`
+    /// field); corpus statistics are kept per source when there is one.
+    pub source: Option<String>,
+    /// Global position of the document in the input (0-based, input order),
+    /// the same whatever the thread or shard count.
+    pub position: u64,
+    /// Input fields carried through untouched.
+    pub fields: Fields,
+    lines: Vec<Line>,
+    removals: Vec<Removal>,
+    sentences: Option<Vec<Range<usize>>>,
+    lines_in: usize,
+    bytes_in: usize,
+}
+
+/// True for the characters that end a line: LF, CR, NEL, LS and PS.
+fn is_line_break(c: char) -> bool {
+    matches!(c, '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}')
+}
+
+impl Document {
+    /// Builds a document from its raw text, splitting it into lines.
+    ///
+    /// CRLF counts as one break; a final line break does not start an
+    /// extra empty line.
+    pub fn new(id: impl Into<String>, text: &str) -> Document {
+        let mut lines = Vec::new();
+        let mut rest = text;
+        let mut origin = 0u32;
+        while !rest.is_empty() {
+            origin = origin.saturating_add(1);
+            match rest.find(is_line_break) {
+                Some(i) => {
+                    lines.push(Line {
+                        text: rest[..i].to_string(),
+                        origin,
+                    });
+                    let brk = if rest[i..].starts_with("\r\n") {
+                        2
+                    } else {
+                        rest[i..].chars().next().map_or(1, char::len_utf8)
+                    };
+                    rest = &rest[i + brk..];
+                }
+                None => {
+                    lines.push(Line {
+                        text: rest.to_string(),
+                        origin,
+                    });
+                    rest = "";
+                }
+            }
+        }
+        Document {
+            id: id.into(),
+            lines_in: lines.len(),
+            bytes_in: text.len(),
+            lines,
+            ..Document::default()
+        }
+    }
+
+    /// Sets the source (builder style).
+    pub fn with_source(mut self, source: Option<String>) -> Document {
+        self.source = source;
+        self
+    }
+
+    /// The live lines, in order.
+    pub fn lines(&self) -> &[Line] {
+        &self.lines
+    }
+
+    /// Number of lines the document had when it was read.
+    pub fn lines_in(&self) -> usize {
+        self.lines_in
+    }
+
+    /// Size in bytes of the raw input text.
+    pub fn bytes_in(&self) -> usize {
+        self.bytes_in
+    }
+
+    /// Every removal made so far, in the order the stages made them.
+    pub fn removals(&self) -> &[Removal] {
+        &self.removals
+    }
+
+    /// Takes the removals out (for the removed-lines log), leaving none.
+    pub fn take_removals(&mut self) -> Vec<Removal> {
+        std::mem::take(&mut self.removals)
+    }
+
+    /// Removes each line for which `verdict` returns a reason, recording it.
+    /// Returns how many lines were removed.
+    pub fn remove_lines(
+        &mut self,
+        stage: &'static str,
+        mut verdict: impl FnMut(usize, &str) -> Option<Reason>,
+    ) -> usize {
+        let before = self.lines.len();
+        let mut idx = 0;
+        let removals = &mut self.removals;
+        self.lines.retain_mut(|line| {
+            let i = idx;
+            idx += 1;
+            match verdict(i, &line.text) {
+                None => true,
+                Some(reason) => {
+                    removals.push(Removal {
+                        stage,
+                        reason,
+                        origin: line.origin,
+                        text: std::mem::take(&mut line.text),
+                    });
+                    false
+                }
+            }
+        });
+        let removed = before - self.lines.len();
+        if removed > 0 {
+            self.sentences = None;
+        }
+        removed
+    }
+
+    /// Rewrites lines in place. `f` gets a line and a cleared scratch
+    /// buffer; when it returns `true` the buffer becomes the line's new
+    /// text. Returns how many lines changed.
+    pub fn rewrite_lines(&mut self, mut f: impl FnMut(&str, &mut String) -> bool) -> usize {
+        let mut scratch = String::new();
+        let mut changed = 0;
+        for line in &mut self.lines {
+            scratch.clear();
+            if f(&line.text, &mut scratch) && scratch != line.text {
+                std::mem::swap(&mut line.text, &mut scratch);
+                changed += 1;
+            }
+        }
+        if changed > 0 {
+            self.sentences = None;
+        }
+        changed
+    }
+
+    /// The cleaned text: live lines as paragraphs separated by one blank
+    /// line, without a final newline.
+    pub fn text(&self) -> String {
+        let len = self.lines.iter().map(|l| l.text.len() + 2).sum::<usize>();
+        let mut out = String::with_capacity(len);
+        for (i, line) in self.lines.iter().enumerate() {
+            if i > 0 {
+                out.push_str("\n\n");
+            }
+            out.push_str(&line.text);
+        }
+        out
+    }
+
+    /// Length in bytes of [`Document::text`], without building it.
+    pub fn text_len(&self) -> usize {
+        let n = self.lines.len();
+        self.lines.iter().map(|l| l.text.len()).sum::<usize>() + 2 * n.saturating_sub(1)
+    }
+
+    /// Byte offset of each live line in [`Document::text`].
+    pub fn line_offsets(&self) -> Vec<usize> {
+        let mut offsets = Vec::with_capacity(self.lines.len());
+        let mut at = 0;
+        for line in &self.lines {
+            offsets.push(at);
+            at += line.text.len() + 2;
+        }
+        offsets
+    }
+
+    /// Records the sentence spans (byte ranges of [`Document::text`]).
+    /// Any later edit or removal forgets them, since they would be stale.
+    pub fn set_sentences(&mut self, spans: Vec<Range<usize>>) {
+        self.sentences = Some(spans);
+    }
+
+    /// Sentence spans, if a sentence stage ran after the last edit.
+    pub fn sentences(&self) -> Option<&[Range<usize>]> {
+        self.sentences.as_deref()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts(doc: &Document) -> Vec<&str> {
+        doc.lines().iter().map(|l| l.text.as_str()).collect()
+    }
+
+    #[test]
+    fn splits_every_kind_of_line_break() {
+        let doc = Document::new("d", "a\r\nb\rc\u{2028}d\u{2029}e\u{85}f\n");
+        assert_eq!(texts(&doc), ["a", "b", "c", "d", "e", "f"]);
+        assert_eq!(doc.lines_in(), 6);
+        let origins: Vec<u32> = doc.lines().iter().map(|l| l.origin).collect();
+        assert_eq!(origins, [1, 2, 3, 4, 5, 6]);
+    }
+
+    #[test]
+    fn blank_lines_are_lines_and_no_final_empty_line() {
+        let doc = Document::new("d", "Title\n\nBody.\n");
+        assert_eq!(texts(&doc), ["Title", "", "Body."]);
+        assert!(Document::new("d", "").lines().is_empty());
+    }
+
+    #[test]
+    fn removals_are_recorded_and_add_up() {
+        let mut doc = Document::new("d", "Hide Ad\nStory.\n\nHide Ad");
+        let n = doc.remove_lines("boilerplate", |_, t| {
+            (t == "Hide Ad").then(|| Reason::Rule("ads/exact".into()))
+        });
+        assert_eq!(n, 2);
+        doc.remove_lines("normalize", |_, t| t.is_empty().then_some(Reason::Blank));
+        assert_eq!(texts(&doc), ["Story."]);
+        assert_eq!(doc.lines().len() + doc.removals().len(), doc.lines_in());
+        let r = &doc.removals()[1];
+        assert_eq!(
+            (r.origin, r.text.as_str(), r.reason.as_str()),
+            (4, "Hide Ad", "ads/exact")
+        );
+    }
+
+    #[test]
+    fn text_joins_paragraphs_with_one_blank_line() {
+        let doc = Document::new("d", "One.\nTwo.");
+        assert_eq!(doc.text(), "One.\n\nTwo.");
+        assert_eq!(doc.line_offsets(), [0, 6]);
+    }
+
+    #[test]
+    fn edits_forget_stale_sentences() {
+        let mut doc = Document::new("d", "A b.");
+        doc.set_sentences(std::iter::once(0..4).collect());
+        doc.rewrite_lines(|l, out| {
+            out.push_str(&l.replace('b', "c"));
+            true
+        });
+        assert!(doc.sentences().is_none());
+        assert_eq!(doc.text(), "A c.");
+    }
+}

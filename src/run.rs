@@ -1,0 +1,427 @@
+//! Running a pipeline over inputs: the only module with rayon and indicatif.
+//!
+//! Documents are read in input order in batches of bounded size; each
+//! batch is decoded and cleaned in parallel and collected in order, then
+//! rendered in parallel, then written sequentially. Output order therefore
+//! never depends on the thread count, and memory is bounded by the batch
+//! size (plus the corpus profile, whose cap is a config value).
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rayon::prelude::*;
+
+use crate::config::{ConfigError, PipelineConfig};
+use crate::corpus::CorpusProfile;
+use crate::document::Document;
+use crate::input::{InputError, InputOptions, InputSpec, Raw, Reader};
+use crate::output::{render_removals, AtomicFile, Format, OutputError, Renderer, Sink, Unit};
+use crate::stage::Pipeline;
+use crate::stats::{Report, StageStats, Stats};
+
+/// A run that had to stop.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The config did not build.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The output could not be written.
+    #[error(transparent)]
+    Output(#[from] OutputError),
+    /// `--fail-fast` and an input error.
+    #[error(transparent)]
+    Input(#[from] InputError),
+    /// The thread pool could not be built.
+    #[error("thread pool: {0}")]
+    Pool(#[from] rayon::ThreadPoolBuildError),
+}
+
+/// How to run (not what to do to the text: that is the config).
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Worker threads; `None` picks [`default_threads`].
+    pub threads: Option<usize>,
+    /// Approximate input bytes per batch.
+    pub batch_bytes: usize,
+    /// Show a progress bar on stderr (only when it is a terminal).
+    pub progress: bool,
+    /// Stop at the first bad record instead of reporting and going on.
+    pub fail_fast: bool,
+    /// Field names of JSONL/CSV input.
+    pub input: InputOptions,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            threads: None,
+            batch_bytes: 8 << 20,
+            progress: false,
+            fail_fast: false,
+            input: InputOptions::default(),
+        }
+    }
+}
+
+/// Where a run's records go.
+#[derive(Debug, Clone)]
+pub struct OutputSpec {
+    /// File, directory (txt) or `-`.
+    pub path: String,
+    /// Format.
+    pub format: Format,
+    /// Record unit.
+    pub unit: Unit,
+}
+
+/// What a finished run reports.
+#[derive(Debug)]
+pub struct Outcome {
+    /// Totals and timing.
+    pub report: Report,
+    /// Wall time spent reading and decoding versus in the stages is in the
+    /// per-stage stats; this is pass 1's wall time (zero if skipped).
+    pub profile_time: Duration,
+}
+
+/// Threads to use when none are given: Slurm's allocation first
+/// (`SLURM_CPUS_PER_TASK`, then `SLURM_CPUS_ON_NODE`), else the CPU count.
+pub fn default_threads() -> usize {
+    ["SLURM_CPUS_PER_TASK", "SLURM_CPUS_ON_NODE"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok()?.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+fn pool(opts: &RunOptions) -> Result<rayon::ThreadPool, RunError> {
+    Ok(rayon::ThreadPoolBuilder::new()
+        .num_threads(opts.threads.unwrap_or_else(default_threads).max(1))
+        .build()?)
+}
+
+/// Pulls the next batch: at least one record, at most about `bytes`.
+fn next_batch(reader: &mut Reader, bytes: usize) -> Vec<Result<Raw, InputError>> {
+    let mut batch = Vec::new();
+    let mut size = 0;
+    for item in reader.by_ref() {
+        size += item.as_ref().map_or(0, |r| r.size);
+        batch.push(item);
+        if size >= bytes || batch.len() >= 65_536 {
+            break;
+        }
+    }
+    batch
+}
+
+fn progress_bar(inputs: &[InputSpec], enabled: bool) -> ProgressBar {
+    if !enabled || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    // A byte total is known only for uncompressed files.
+    let mut total = Some(0u64);
+    for spec in inputs {
+        let size = match spec {
+            InputSpec::Dir(d) => crate::input::list_text_files(d).ok().map(|files| {
+                files
+                    .iter()
+                    .filter(|(rel, _)| rel.ends_with(".txt"))
+                    .filter_map(|(_, p)| std::fs::metadata(p).ok())
+                    .map(|m| m.len())
+                    .sum()
+            }),
+            InputSpec::Stdin => None,
+            other => other
+                .path()
+                .filter(|p| {
+                    !p.to_string_lossy().ends_with(".gz") && !p.to_string_lossy().ends_with(".zst")
+                })
+                .and_then(|p| std::fs::metadata(p).ok())
+                .map(|m| m.len()),
+        };
+        total = total.zip(size).map(|(a, b)| a + b);
+    }
+    let bar = match total {
+        Some(t) => ProgressBar::with_draw_target(Some(t), ProgressDrawTarget::stderr()).with_style(
+            ProgressStyle::with_template(
+                "{bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} {msg} ETA {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ),
+        None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()).with_style(
+            ProgressStyle::with_template(
+                "{spinner} {bytes} {binary_bytes_per_sec} {msg} {elapsed}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        ),
+    };
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+/// Pass 1: observes every document as the first profile-reading stage
+/// will see it and returns the merged profile.
+///
+/// # Errors
+/// The config does not build or the pool cannot start.
+pub fn build_profile(
+    inputs: &[InputSpec],
+    config: &PipelineConfig,
+    opts: &RunOptions,
+) -> Result<CorpusProfile, RunError> {
+    let pool = pool(opts)?;
+    let prefix = config.build(&CorpusProfile::empty())?;
+    let n = config.profile_prefix_len();
+    let cap = config.corpus.max_fingerprints.get();
+    profile_with(inputs, &prefix, n, cap, opts, &pool, |_| true)
+}
+
+/// Pass 1 over the records whose position `keep` accepts (a shard).
+pub(crate) fn profile_with(
+    inputs: &[InputSpec],
+    prefix: &Pipeline,
+    n: usize,
+    cap: usize,
+    opts: &RunOptions,
+    pool: &rayon::ThreadPool,
+    keep: impl Fn(u64) -> bool + Sync,
+) -> Result<CorpusProfile, RunError> {
+    let mut reader = Reader::new(inputs.to_vec(), opts.input.clone());
+    let mut profile = CorpusProfile::new(cap);
+    loop {
+        let batch = next_batch(&mut reader, opts.batch_bytes);
+        if batch.is_empty() {
+            break;
+        }
+        let part = pool.install(|| {
+            batch
+                .into_par_iter()
+                .filter_map(|r| {
+                    r.ok()
+                        .filter(|raw| keep(raw.position))?
+                        .decode(&opts.input)
+                        .ok()
+                })
+                .fold(
+                    || CorpusProfile::new(cap),
+                    |mut p, mut doc| {
+                        prefix.apply_prefix(n, &mut doc);
+                        p.observe(&doc);
+                        p
+                    },
+                )
+                .reduce(
+                    || CorpusProfile::new(cap),
+                    |mut a, b| {
+                        a.merge(b);
+                        a
+                    },
+                )
+        });
+        profile.merge(part);
+    }
+    Ok(profile)
+}
+
+/// A document's output bytes (or why it cannot be written) and its
+/// removed-lines log bytes.
+type Rendered = (Result<Vec<u8>, OutputError>, Vec<u8>);
+
+struct Cleaned {
+    doc: Document,
+    stages: Vec<StageStats>,
+}
+
+/// Cleans `inputs` with `config`, writing to `output` (or nowhere, for
+/// benchmarks) and the removed-lines log if asked. Per-record input errors
+/// are printed and counted, and the run goes on (unless `fail_fast`).
+///
+/// # Errors
+/// Config, pool and output errors; input errors with `fail_fast`.
+pub fn clean(
+    inputs: &[InputSpec],
+    config: &PipelineConfig,
+    output: Option<&OutputSpec>,
+    removed_log: Option<&PathBuf>,
+    opts: &RunOptions,
+) -> Result<Outcome, RunError> {
+    let started = Instant::now();
+    let pool = pool(opts)?;
+    let (profile, profile_time) = if config.needs_corpus_profile() {
+        let t = Instant::now();
+        let prefix = config.build(&CorpusProfile::empty())?;
+        let p = profile_with(
+            inputs,
+            &prefix,
+            config.profile_prefix_len(),
+            config.corpus.max_fingerprints.get(),
+            opts,
+            &pool,
+            |_| true,
+        )?;
+        (p, t.elapsed())
+    } else {
+        (CorpusProfile::empty(), Duration::ZERO)
+    };
+    let pipeline = config.build(&profile)?;
+    let reader = Reader::new(inputs.to_vec(), opts.input.clone());
+    let bar = progress_bar(inputs, opts.progress);
+    let stats = clean_records(
+        reader,
+        &pipeline,
+        config.has_sentences(),
+        output,
+        removed_log,
+        opts,
+        &pool,
+        &bar,
+        |_| true,
+    )?;
+    bar.finish_and_clear();
+    Ok(Outcome {
+        report: Report::new(stats, started.elapsed()),
+        profile_time,
+    })
+}
+
+/// Pass 2 over the records whose position `keep` accepts.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn clean_records(
+    mut reader: Reader,
+    pipeline: &Pipeline,
+    with_sentences: bool,
+    output: Option<&OutputSpec>,
+    removed_log: Option<&PathBuf>,
+    opts: &RunOptions,
+    pool: &rayon::ThreadPool,
+    bar: &ProgressBar,
+    keep: impl Fn(u64) -> bool + Sync,
+) -> Result<Stats, RunError> {
+    let mut sink = output
+        .map(|o| Sink::create(&o.path, o.format))
+        .transpose()?;
+    let mut renderer = output.map(|o| Renderer::new(o.format, o.unit, with_sentences));
+    let mut header_done = false;
+    let mut log = removed_log.map(|p| AtomicFile::create(p)).transpose()?;
+    let mut stats = Stats::for_stages(pipeline.names());
+    loop {
+        let batch = next_batch(&mut reader, opts.batch_bytes);
+        if batch.is_empty() {
+            break;
+        }
+        let batch_bytes: u64 = batch
+            .iter()
+            .map(|r| r.as_ref().map_or(0, |r| r.size as u64))
+            .sum();
+        let cleaned: Vec<Option<Result<Cleaned, InputError>>> = pool.install(|| {
+            batch
+                .into_par_iter()
+                .map(|item| {
+                    let raw = match item {
+                        Ok(raw) if !keep(raw.position) => return None,
+                        Ok(raw) => raw,
+                        Err(e) => return Some(Err(e)),
+                    };
+                    Some(raw.decode(&opts.input).map(|mut doc| {
+                        let mut st = pipeline.new_stage_stats();
+                        pipeline.apply(&mut doc, &mut st);
+                        Cleaned { doc, stages: st }
+                    }))
+                })
+                .collect()
+        });
+        if let (Some(r), false) = (renderer.as_mut(), header_done) {
+            if let Some(Some(Ok(first))) = cleaned.iter().find(|c| matches!(c, Some(Ok(_)))) {
+                r.set_csv_fields(&first.doc);
+                if let (Some(h), Some(s)) = (r.header(), sink.as_mut()) {
+                    s.write("", &h)?;
+                }
+                header_done = true;
+            }
+        }
+        let want_log = log.is_some();
+        let rendered: Vec<Rendered> = pool.install(|| {
+            cleaned
+                .par_iter()
+                .map(|c| match c {
+                    Some(Ok(c)) => {
+                        let mut out = Vec::new();
+                        let res = match &renderer {
+                            Some(r) => r.render(&c.doc, &mut out).map(|()| out),
+                            None => Ok(out),
+                        };
+                        let mut log_bytes = Vec::new();
+                        if want_log {
+                            render_removals(&c.doc.id, c.doc.removals(), &mut log_bytes);
+                        }
+                        (res, log_bytes)
+                    }
+                    _ => (Ok(Vec::new()), Vec::new()),
+                })
+                .collect()
+        });
+        for (c, (bytes, log_bytes)) in cleaned.into_iter().zip(rendered) {
+            let c = match c {
+                None => continue,
+                Some(Err(e)) => {
+                    stats.docs_failed += 1;
+                    bar.suspend(|| eprintln!("textclean: {e}"));
+                    if opts.fail_fast {
+                        return Err(e.into());
+                    }
+                    continue;
+                }
+                Some(Ok(c)) => c,
+            };
+            match bytes {
+                Ok(bytes) => {
+                    if let Some(s) = sink.as_mut() {
+                        match s.write(&c.doc.id, &bytes) {
+                            Ok(()) => {}
+                            Err(e @ OutputError::Record { .. }) => {
+                                stats.docs_failed += 1;
+                                bar.suspend(|| eprintln!("textclean: {e}"));
+                                if opts.fail_fast {
+                                    return Err(e.into());
+                                }
+                                continue;
+                            }
+                            Err(e) => return Err(e.into()),
+                        }
+                    }
+                }
+                Err(e) => {
+                    stats.docs_failed += 1;
+                    bar.suspend(|| eprintln!("textclean: {e}"));
+                    if opts.fail_fast {
+                        return Err(e.into());
+                    }
+                    continue;
+                }
+            }
+            if let Some(l) = log.as_mut() {
+                l.write_all(&log_bytes)?;
+            }
+            debug_assert_eq!(
+                c.doc.lines_in(),
+                c.doc.lines().len() + c.doc.removals().len(),
+                "every line is either kept or removed with a reason"
+            );
+            stats.observe(&c.doc, c.doc.text_len());
+            for ((_, total), st) in stats.stages.iter_mut().zip(&c.stages) {
+                *total += st;
+            }
+        }
+        bar.inc(batch_bytes);
+        bar.set_message(format!("{} docs", stats.docs_in));
+    }
+    if let Some(s) = sink {
+        s.finish()?;
+    }
+    if let Some(l) = log {
+        l.commit()?;
+    }
+    Ok(stats)
+}

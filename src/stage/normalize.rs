@@ -1,0 +1,209 @@
+//! Stage 1: Unicode and whitespace normalisation.
+//!
+//! Per line: no-break and other space separators (and tab) become a space;
+//! zero-width characters, the BOM, the soft hyphen and C0/C1 controls are
+//! dropped; the result is put in NFC; runs of spaces collapse to one and
+//! the line is trimmed. Lines that end up empty are removed as `blank`:
+//! the output re-creates paragraph breaks itself.
+//!
+//! Most lines of real text are ASCII without doubled spaces, or already
+//! NFC; both cases are detected with one scan and cost nothing more.
+
+use serde::{Deserialize, Serialize};
+use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
+
+use crate::document::{Document, Reason};
+use crate::stage::Stage;
+use crate::stats::StageStats;
+
+/// Options of the `normalize` stage.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NormalizeConfig {
+    /// Keep lines that are empty after normalisation instead of removing
+    /// them as `blank` (default false: blank lines are only separators).
+    #[serde(default)]
+    pub keep_blank_lines: bool,
+}
+
+/// The built `normalize` stage.
+#[derive(Debug, Clone)]
+pub struct Normalize {
+    keep_blank_lines: bool,
+}
+
+impl NormalizeConfig {
+    /// Builds the stage (nothing can fail).
+    pub fn build(&self) -> Normalize {
+        Normalize {
+            keep_blank_lines: self.keep_blank_lines,
+        }
+    }
+}
+
+/// What to do with one character.
+enum Action {
+    Keep,
+    Space,
+    Drop,
+}
+
+fn classify(c: char) -> Action {
+    match c {
+        '\t'
+        | '\u{a0}'
+        | '\u{1680}'
+        | '\u{2000}'..='\u{200a}'
+        | '\u{202f}'
+        | '\u{205f}'
+        | '\u{3000}' => Action::Space,
+        // Zero-width space/non-joiner/joiner, word joiner, BOM, soft hyphen.
+        '\u{200b}'..='\u{200d}' | '\u{2060}' | '\u{feff}' | '\u{ad}' => Action::Drop,
+        // C0 and C1 controls and DEL. Line breaks never reach here: the
+        // document model splits on them.
+        '\0'..='\u{1f}' | '\u{7f}'..='\u{9f}' => Action::Drop,
+        _ => Action::Keep,
+    }
+}
+
+/// True when an ASCII line is already clean: printable, no doubled space,
+/// no space at either end.
+fn ascii_is_clean(b: &[u8]) -> bool {
+    if b.first() == Some(&b' ') || b.last() == Some(&b' ') {
+        return false;
+    }
+    let mut prev_space = false;
+    for &c in b {
+        if !(0x20..0x7f).contains(&c) {
+            return false;
+        }
+        let space = c == b' ';
+        if space && prev_space {
+            return false;
+        }
+        prev_space = space;
+    }
+    true
+}
+
+/// Normalises one line into `out` (cleared by the caller). Returns false
+/// when the line is already normal, leaving `out` unspecified.
+pub fn normalize_line(line: &str, out: &mut String) -> bool {
+    if line.is_ascii() && ascii_is_clean(line.as_bytes()) {
+        return false;
+    }
+    // Map characters and collapse spaces in one pass.
+    let mut mapped = String::with_capacity(line.len());
+    let mut pending_space = false;
+    for c in line.chars() {
+        match classify(c) {
+            Action::Drop => {}
+            Action::Space => pending_space = true,
+            Action::Keep if c == ' ' => pending_space = true,
+            Action::Keep => {
+                if pending_space && !mapped.is_empty() {
+                    mapped.push(' ');
+                }
+                pending_space = false;
+                mapped.push(c);
+            }
+        }
+    }
+    if is_nfc_quick(mapped.chars()) == IsNormalized::Yes {
+        *out = mapped;
+    } else {
+        // NFC can't create spaces or controls, so the result stays trimmed
+        // and collapsed.
+        out.extend(mapped.nfc());
+    }
+    out != line
+}
+
+impl Stage for Normalize {
+    fn name(&self) -> &'static str {
+        "normalize"
+    }
+
+    fn apply(&self, doc: &mut Document, stats: &mut StageStats) {
+        stats.lines_edited += doc.rewrite_lines(normalize_line) as u64;
+        if !self.keep_blank_lines {
+            stats.lines_removed +=
+                doc.remove_lines(self.name(), |_, t| t.is_empty().then_some(Reason::Blank)) as u64;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn norm(s: &str) -> String {
+        let mut out = String::new();
+        if normalize_line(s, &mut out) {
+            out
+        } else {
+            s.to_string()
+        }
+    }
+
+    #[test]
+    fn table() {
+        let cases = [
+            // (name, input, expected)
+            ("clean ascii untouched", "Hello world.", "Hello world."),
+            (
+                "nbsp to space",
+                "Within just a few months\u{a0} of Mr Thomas",
+                "Within just a few months of Mr Thomas",
+            ),
+            (
+                "nbsp before dash collapses",
+                "Britain’ –\u{a0} at least",
+                "Britain’ – at least",
+            ),
+            ("trailing nbsp trimmed", "He left.\u{a0} ", "He left."),
+            ("nbsp-only line empties", "\u{a0} ", ""),
+            (
+                "narrow nbsp and em space",
+                "10\u{202f}kg\u{2003}net",
+                "10 kg net",
+            ),
+            ("tab to space", "a\tb", "a b"),
+            ("zero width dropped", "co\u{200b}op\u{feff}\u{ad}", "coop"),
+            ("controls dropped", "bell\u{7}\u{1b}ed\u{85}", "belled"),
+            ("runs of spaces", "  a   b  ", "a b"),
+            ("nfc composes", "Cafe\u{301} cre\u{300}me", "Café crème"),
+            (
+                "already nfc non-ascii kept",
+                "Les Misérables — “quoted”",
+                "Les Misérables — “quoted”",
+            ),
+            ("hangul decomposed to nfc", "\u{1100}\u{1161}", "\u{ac00}"),
+        ];
+        for (name, input, want) in cases {
+            assert_eq!(norm(input), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn idempotent_on_samples() {
+        for s in ["  x\u{a0}\u{a0}y ", "e\u{301}\u{200b} z", "\t\t"] {
+            let once = norm(s);
+            assert_eq!(norm(&once), once);
+        }
+    }
+
+    #[test]
+    fn stage_removes_blank_lines_with_reason() {
+        let mut doc = Document::new("d", "Title\n\u{a0}\n\nBody  text.");
+        let mut stats = StageStats::default();
+        NormalizeConfig::default()
+            .build()
+            .apply(&mut doc, &mut stats);
+        let kept: Vec<_> = doc.lines().iter().map(|l| l.text.as_str()).collect();
+        assert_eq!(kept, ["Title", "Body text."]);
+        assert_eq!(stats.lines_removed, 2);
+        assert_eq!(stats.lines_edited, 2);
+        assert!(doc.removals().iter().all(|r| r.reason == Reason::Blank));
+    }
+}

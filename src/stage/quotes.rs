@@ -1,0 +1,368 @@
+//! Stage 3: quote normalisation, as `quotes-policy.md` lays it out.
+//!
+//! Curly, low-9, reversed, prime and modifier-letter quotes map to ASCII
+//! `'` and `"`; guillemets map only when paired in the line (a lone `»` is
+//! a navigation arrow); LaTeX ``` ``…'' ``` and Unix `` `…' `` pairs map
+//! only when an apostrophe closes the backtick; a doubled quote before or
+//! after a word becomes one, while `""` elsewhere (code, empty strings) and
+//! `"""` stay. The stage maps characters and never touches whitespace.
+//!
+//! Lines without any candidate byte (most ASCII text) are skipped after
+//! one table-driven scan.
+
+use serde::{Deserialize, Serialize};
+
+use crate::document::Document;
+use crate::stage::Stage;
+use crate::stats::StageStats;
+
+/// Options of the `quotes` stage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuotesConfig {
+    /// Map U+02BC (modifier letter apostrophe) to `'` like a typographic
+    /// apostrophe (default true, as ftfy does).
+    #[serde(default = "yes")]
+    pub modifier_apostrophe: bool,
+    /// Collapse a doubled quote before or after a word (`““We` → `"We`,
+    /// `it,”” he` → `it," he`, `‘‘Big’’` → `"Big"`). Default true.
+    #[serde(default = "yes")]
+    pub collapse_doubled: bool,
+    /// Map guillemet pairs (`«…»`, `»…«`, `‹…›`) to ASCII quotes. Default true.
+    #[serde(default = "yes")]
+    pub guillemets: bool,
+    /// Map backtick pairs closed by an apostrophe (``` ``…'' ```, `` `…' ``).
+    /// Default true.
+    #[serde(default = "yes")]
+    pub backticks: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for QuotesConfig {
+    fn default() -> Self {
+        QuotesConfig {
+            modifier_apostrophe: true,
+            collapse_doubled: true,
+            guillemets: true,
+            backticks: true,
+        }
+    }
+}
+
+impl QuotesConfig {
+    /// Builds the stage (nothing can fail).
+    pub fn build(&self) -> Quotes {
+        Quotes { cfg: self.clone() }
+    }
+}
+
+/// The built `quotes` stage.
+#[derive(Debug, Clone)]
+pub struct Quotes {
+    cfg: QuotesConfig,
+}
+
+/// Lead bytes of every character the stage may change: `"` (doubled),
+/// `` ` ``, `'` (backtick closers), 0xC2 (« »), 0xCA (U+02BC) and 0xE2
+/// (U+2018–201F, U+2032–2033, U+2039–203A).
+const CANDIDATE: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b'"' as usize] = true;
+    t[b'`' as usize] = true;
+    t[0xC2] = true;
+    t[0xCA] = true;
+    t[0xE2] = true;
+    t
+};
+
+fn is_double(c: char) -> bool {
+    matches!(c, '"' | '\u{201c}'..='\u{201f}')
+}
+
+fn is_word(c: Option<char>) -> bool {
+    c.is_some_and(char::is_alphanumeric)
+}
+
+/// A character that may stand right before a closing quote.
+fn ends_phrase(c: Option<char>) -> bool {
+    c.is_some_and(|c| c.is_alphanumeric() || matches!(c, '.' | ',' | '!' | '?' | ';' | ':' | '…'))
+}
+
+/// Pairs of guillemets in a line: the first `«` or `»` opens, the next
+/// occurrence of the other one closes. Unpaired ones stay as they are.
+fn pair_guillemets(chars: &[char], open: char, close: char, marks: &mut [Option<char>], to: char) {
+    let mut opened: Option<(usize, char)> = None;
+    for (i, &c) in chars.iter().enumerate() {
+        if c != open && c != close {
+            continue;
+        }
+        match opened {
+            Some((j, o)) if c != o => {
+                marks[j] = Some(to);
+                marks[i] = Some(to);
+                opened = None;
+            }
+            Some(_) => {}
+            None => opened = Some((i, c)),
+        }
+    }
+}
+
+/// Backtick openers closed by an apostrophe: ``` `` ``` … `''` (or `’’`)
+/// becomes `"` … `"`; a single `` ` `` … `'` becomes `'` … `'`. An
+/// apostrophe between letters (`don't`) never closes, and a backtick in a
+/// Markdown code span is closed by another backtick first, so it stays.
+fn pair_backticks(chars: &[char], marks: &mut [Option<char>]) {
+    let is_apos = |c: char| c == '\'' || c == '\u{2019}';
+    let n = chars.len();
+    let mut i = 0;
+    while i < n {
+        if chars[i] != '`' {
+            i += 1;
+            continue;
+        }
+        let run = chars[i..].iter().take_while(|&&c| c == '`').count();
+        let before = i.checked_sub(1).map(|j| chars[j]);
+        if run > 2 || is_word(before) {
+            i += run;
+            continue;
+        }
+        // Look for the closer before any other backtick.
+        let mut k = i + run;
+        let mut found = None;
+        while k < n && chars[k] != '`' {
+            if run == 2 && k + 1 < n && is_apos(chars[k]) && is_apos(chars[k + 1]) {
+                found = Some(k);
+                break;
+            }
+            if run == 1 && is_apos(chars[k]) {
+                let inside_word = is_word(k.checked_sub(1).map(|j| chars[j]))
+                    && is_word(chars.get(k + 1).copied());
+                if !inside_word {
+                    found = Some(k);
+                    break;
+                }
+            }
+            k += 1;
+        }
+        match found {
+            Some(k) if k > i + run => {
+                let to = if run == 2 { '"' } else { '\'' };
+                for m in &mut marks[i..i + run] {
+                    *m = Some('\u{0}');
+                }
+                marks[i] = Some(to);
+                marks[k] = Some(to);
+                if run == 2 {
+                    marks[k + 1] = Some('\u{0}');
+                }
+                i = k + run;
+            }
+            _ => i += run,
+        }
+    }
+}
+
+impl Quotes {
+    /// Normalises the quotes of one line into `out`. Returns false when
+    /// nothing changes.
+    pub fn normalize_line(&self, line: &str, out: &mut String) -> bool {
+        if !line.bytes().any(|b| CANDIDATE[b as usize]) {
+            return false;
+        }
+        let chars: Vec<char> = line.chars().collect();
+        // Decisions that need the whole line: guillemet and backtick pairs.
+        // `Some('\0')` means "drop this character".
+        let mut marks: Vec<Option<char>> = vec![None; chars.len()];
+        if self.cfg.guillemets {
+            pair_guillemets(&chars, '«', '»', &mut marks, '"');
+            pair_guillemets(&chars, '‹', '›', &mut marks, '\'');
+        }
+        if self.cfg.backticks && chars.contains(&'`') {
+            pair_backticks(&chars, &mut marks);
+        }
+        out.reserve(line.len());
+        let n = chars.len();
+        let mut i = 0;
+        while i < n {
+            let c = chars[i];
+            if let Some(m) = marks[i] {
+                if m != '\0' {
+                    out.push(m);
+                }
+                i += 1;
+                continue;
+            }
+            let prev = i.checked_sub(1).map(|j| chars[j]);
+            if self.cfg.collapse_doubled {
+                if let Some(skip) = doubled_run(&chars, i, prev) {
+                    out.push('"');
+                    i += skip;
+                    continue;
+                }
+            }
+            out.push(match c {
+                '\u{2018}'..='\u{201b}' | '\u{2032}' => '\'',
+                '\u{201c}'..='\u{201f}' | '\u{2033}' => '"',
+                '\u{2bc}' if self.cfg.modifier_apostrophe => '\'',
+                other => other,
+            });
+            i += 1;
+        }
+        out != line
+    }
+}
+
+/// If a doubled quote starts at `i` and stands before a word (opener) or
+/// after one (closer), returns its length (2) so the caller emits one `"`.
+fn doubled_run(chars: &[char], i: usize, prev: Option<char>) -> Option<usize> {
+    let c = chars[i];
+    let run_of = |pred: &dyn Fn(char) -> bool| chars[i..].iter().take_while(|&&x| pred(x)).count();
+    let run = if is_double(c) {
+        // A run that started before `i` was already decided there.
+        if prev.is_some_and(is_double) {
+            return None;
+        }
+        run_of(&is_double)
+    } else if c == '\u{2018}' || c == '\u{2019}' {
+        if prev == Some(c) {
+            return None;
+        }
+        run_of(&|x| x == c)
+    } else {
+        return None;
+    };
+    if run != 2 {
+        return None;
+    }
+    let next = chars.get(i + 2).copied();
+    let opener = !is_word(prev) && !prev.is_some_and(|p| p == '\'') && is_word(next);
+    let closer = ends_phrase(prev) && !is_word(next);
+    let ok = match c {
+        '\u{2018}' => opener,
+        '\u{2019}' => closer,
+        _ => opener || closer,
+    };
+    ok.then_some(2)
+}
+
+impl Stage for Quotes {
+    fn name(&self) -> &'static str {
+        "quotes"
+    }
+
+    fn apply(&self, doc: &mut Document, stats: &mut StageStats) {
+        stats.lines_edited += doc.rewrite_lines(|l, out| self.normalize_line(l, out)) as u64;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(s: &str) -> String {
+        let mut out = String::new();
+        if QuotesConfig::default().build().normalize_line(s, &mut out) {
+            out
+        } else {
+            s.to_string()
+        }
+    }
+
+    #[test]
+    fn table() {
+        let cases = [
+            (
+                "apostrophe in word",
+                "Rotherham’s children’s",
+                "Rotherham's children's",
+            ),
+            (
+                "curly singles",
+                "‘the most difficult job’",
+                "'the most difficult job'",
+            ),
+            ("curly doubles", "“toxic” mess", "\"toxic\" mess"),
+            ("low-9 and reversed", "„Ja‟ and ‚so‛", "\"Ja\" and 'so'"),
+            ("german pair", "Er sagte: „Hallo“.", "Er sagte: \"Hallo\"."),
+            (
+                "doubled curly opener",
+                "said: ““We included",
+                "said: \"We included",
+            ),
+            ("doubled mixed opener", "said: “\"We", "said: \"We"),
+            ("doubled ascii opener", "said: \"\"We", "said: \"We"),
+            ("doubled closer", "it,”” he said", "it,\" he said"),
+            (
+                "two singles as a double",
+                "the ‘‘Big Apple’’ again",
+                "the \"Big Apple\" again",
+            ),
+            ("empty string in code stays", "x = \"\"", "x = \"\""),
+            (
+                "empty pair in prose stays",
+                "an empty “” pair",
+                "an empty \"\" pair",
+            ),
+            (
+                "docstring stays",
+                "\"\"\"Docstring.\"\"\"",
+                "\"\"\"Docstring.\"\"\"",
+            ),
+            ("sql doubled apostrophe stays", "'O''Brien'", "'O''Brien'"),
+            ("wiki italics stay", "''italic''", "''italic''"),
+            ("primes", "5′ 11″ tall", "5' 11\" tall"),
+            ("modifier apostrophe", "donʼt", "don't"),
+            ("okina stays", "Hawaiʻi", "Hawaiʻi"),
+            (
+                "guillemets paired",
+                "« Bonjour » dit-il",
+                "\" Bonjour \" dit-il",
+            ),
+            (
+                "reversed guillemets paired",
+                "»Ja« sagte er",
+                "\"Ja\" sagte er",
+            ),
+            ("single guillemets", "‹oui›", "'oui'"),
+            ("lone guillemet is an arrow", "Read more »", "Read more »"),
+            ("latex quotes", "``Quoted,'' he said", "\"Quoted,\" he said"),
+            ("unix quotes", "use `make' here", "use 'make' here"),
+            (
+                "markdown code stays",
+                "run `cargo test` now",
+                "run `cargo test` now",
+            ),
+            ("markdown double code stays", "``x`y``", "``x`y``"),
+            ("fence stays", "```rust", "```rust"),
+            ("backtick in word stays", "don`t", "don`t"),
+            (
+                "backtick skips inner apostrophe",
+                "`Don't,' she said",
+                "'Don't,' she said",
+            ),
+            ("cjk brackets stay", "「こんにちは」", "「こんにちは」"),
+            ("fullwidth stays", "＂x＂", "＂x＂"),
+            ("dashes and ellipsis stay", "wait… – no—", "wait… – no—"),
+            ("geresh stays", "צה״ל", "צה״ל"),
+        ];
+        for (name, input, want) in cases {
+            assert_eq!(q(input), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn idempotent_and_ascii_untouched() {
+        for s in ["“A” ‘b’ ““c", "« x » ``y''", "plain \"text\" 'here'"] {
+            let once = q(s);
+            assert_eq!(q(&once), once, "{s}");
+        }
+        let mut out = String::new();
+        assert!(!QuotesConfig::default()
+            .build()
+            .normalize_line("no quotes at all", &mut out));
+    }
+}

@@ -1,0 +1,125 @@
+//! Stage 5: sentence splitting.
+//!
+//! Wraps the splitter of [`crate::sbd`] as a pipeline stage: each live
+//! line (a paragraph) is split on its own, and the spans are recorded as
+//! byte ranges of the document's cleaned text. The splitter only cuts.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::document::Document;
+use crate::sbd::{LangData, Splitter};
+use crate::stage::Stage;
+use crate::stats::StageStats;
+
+/// Languages whose data is compiled into the binary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BuiltinLanguage {
+    /// English (`config/lang/en.toml`).
+    En,
+}
+
+impl BuiltinLanguage {
+    /// The compiled-in language file.
+    pub fn data(self) -> &'static str {
+        match self {
+            BuiltinLanguage::En => include_str!("../../config/lang/en.toml"),
+        }
+    }
+}
+
+/// Options of the `sentences` stage.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SentencesConfig {
+    /// A built-in language (default `en`). Give this or `language_file`, not both.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<BuiltinLanguage>,
+    /// A language file (same schema as `config/lang/en.toml`), relative to
+    /// the config file, to use instead of a built-in language.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language_file: Option<PathBuf>,
+    /// Extra abbreviations (without the final period, e.g. `"Approx"`),
+    /// added to the language's list.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub extra_abbreviations: Vec<String>,
+}
+
+impl SentencesConfig {
+    /// Loads the language data this config names.
+    ///
+    /// # Errors
+    /// `(key, message)` for a bad combination, an unreadable or invalid
+    /// language file.
+    pub fn lang_data(&self, base_dir: &Path) -> Result<LangData, (String, String)> {
+        let mut lang = match (&self.language, &self.language_file) {
+            (Some(_), Some(_)) => {
+                return Err((
+                    "language_file".into(),
+                    "give `language` or `language_file`, not both".into(),
+                ))
+            }
+            (_, Some(file)) => {
+                let path = base_dir.join(file);
+                let text = std::fs::read_to_string(&path)
+                    .map_err(|e| ("language_file".into(), format!("{}: {e}", path.display())))?;
+                LangData::from_toml_str(&text)
+                    .map_err(|e| ("language_file".into(), format!("{}: {e}", path.display())))?
+            }
+            (lang, None) => LangData::from_toml_str(lang.unwrap_or(BuiltinLanguage::En).data())
+                .map_err(|e| ("language".into(), e.to_string()))?,
+        };
+        lang.extend_abbreviations(&self.extra_abbreviations);
+        Ok(lang)
+    }
+
+    /// Builds the stage.
+    ///
+    /// # Errors
+    /// As [`SentencesConfig::lang_data`], or language data the splitter rejects.
+    pub fn build(&self, base_dir: &Path) -> Result<Sentences, (String, String)> {
+        let lang = self.lang_data(base_dir)?;
+        let splitter = Splitter::new(&lang).map_err(|e| ("language".into(), e.to_string()))?;
+        Ok(Sentences { splitter })
+    }
+}
+
+/// The built `sentences` stage.
+pub struct Sentences {
+    splitter: Splitter,
+}
+
+impl std::fmt::Debug for Sentences {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sentences").finish_non_exhaustive()
+    }
+}
+
+impl Sentences {
+    /// The splitter this stage uses.
+    pub fn splitter(&self) -> &Splitter {
+        &self.splitter
+    }
+}
+
+impl Stage for Sentences {
+    fn name(&self) -> &'static str {
+        "sentences"
+    }
+
+    fn apply(&self, doc: &mut Document, _stats: &mut StageStats) {
+        let mut spans = Vec::new();
+        let mut at = 0;
+        for line in doc.lines() {
+            let start = spans.len();
+            self.splitter.split_into(&line.text, &mut spans);
+            for s in &mut spans[start..] {
+                *s = s.start + at..s.end + at;
+            }
+            at += line.text.len() + 2;
+        }
+        doc.set_sentences(spans);
+    }
+}
