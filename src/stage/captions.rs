@@ -65,10 +65,19 @@ pub struct Captions {
     cfg: CaptionsConfig,
 }
 
-/// If `line` is some text glued to an identical copy of itself, returns
-/// that text. The copy must start with an upper-case letter or a digit, as
-/// captions do, so that words like "tsetse" survive.
+/// If `line` is some text glued to identical copies of itself, returns
+/// one copy (a line glued three or four times comes back once, so the
+/// stage is idempotent). The copy must start with an upper-case letter or
+/// a digit, as captions do, so that words like "tsetse" survive.
 pub fn unglue(line: &str, min_chars: usize) -> Option<&str> {
+    let mut one = unglue_once(line, min_chars)?;
+    while let Some(shorter) = unglue_once(one, min_chars) {
+        one = shorter;
+    }
+    Some(one)
+}
+
+fn unglue_once(line: &str, min_chars: usize) -> Option<&str> {
     let half = line.len() / 2;
     if line.len() % 2 != 0 || !line.is_char_boundary(half) {
         return None;
@@ -161,5 +170,6 @@ mod tests {
     fn unglue_respects_char_boundaries() {
         assert_eq!(unglue("ÉtéÉté", 2), Some("Été"));
         assert_eq!(unglue("é", 1), None);
+        assert_eq!(unglue("Ian ThomasIan ThomasIan ThomasIan Thomas", 4), Some("Ian Thomas"));
     }
 }
