@@ -38,6 +38,35 @@ pub enum Command {
     /// Split text into sentences: {"id","text"} JSONL on stdin, one
     /// {"id","sentences"} (or {"id","spans"}) line per request on stdout.
     SplitSentences(SplitArgs),
+    /// Measure throughput: run the pipeline with output discarded and
+    /// report MB/s per stage and in total, over K repeats, with peak RSS.
+    Bench(BenchArgs),
+}
+
+/// Arguments of `bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Inputs, as for `clean` (name a file several times to make the input larger).
+    #[arg(required = true)]
+    pub inputs: Vec<String>,
+    /// Pipeline config (default: the built-in one).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Worker threads (default as for `clean`).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// How many times to run the whole pipeline.
+    #[arg(long, default_value_t = 3)]
+    pub repeat: usize,
+    /// Print the report as JSON on stdout instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Write the cleaned output here too (default: discarded).
+    #[arg(short, long)]
+    pub output: Option<String>,
+    /// Input field names.
+    #[command(flatten)]
+    pub fields: FieldArgs,
 }
 
 /// Input field names (JSONL and CSV).
@@ -136,6 +165,7 @@ pub fn main() -> Result<ExitCode> {
         Command::Clean(args) => clean(args),
         Command::CheckConfig { file } => check_config(file),
         Command::SplitSentences(args) => split_sentences(args),
+        Command::Bench(args) => bench(args),
     }
 }
 
@@ -205,6 +235,41 @@ fn clean(args: CleanArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+fn bench(args: BenchArgs) -> Result<ExitCode> {
+    let config = load_config(args.config.as_ref())?;
+    let inputs = args
+        .inputs
+        .iter()
+        .map(|a| InputSpec::from_arg(a))
+        .collect::<Result<Vec<_>, _>>()?;
+    if inputs.contains(&InputSpec::Stdin) {
+        anyhow::bail!("bench reads its inputs several times: give files, not -");
+    }
+    let threads = args.threads.unwrap_or_else(run::default_threads);
+    let opts = RunOptions {
+        threads: Some(threads),
+        input: args.fields.options(),
+        ..RunOptions::default()
+    };
+    let output = args.output.as_ref().map(|path| OutputSpec {
+        path: path.clone(),
+        format: Format::Jsonl,
+        unit: Unit::Doc,
+    });
+    let mut runs = Vec::new();
+    for _ in 0..args.repeat.max(1) {
+        let outcome = run::clean(&inputs, &config, output.as_ref(), None, &opts)?;
+        runs.push((outcome.report, outcome.profile_time));
+    }
+    let report = crate::bench::BenchReport::new(&runs, threads);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        eprint!("{}", report.table());
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn check_config(file: Option<PathBuf>) -> Result<ExitCode> {

@@ -8,6 +8,7 @@
 
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -264,6 +265,20 @@ impl PipelineConfig {
     /// A rule that does not compile or a language file that cannot be
     /// read; the error names `stages[i]` and the key.
     pub fn build(&self, profile: &CorpusProfile) -> Result<Pipeline, ConfigError> {
+        let shared = if self.needs_corpus_profile() {
+            Arc::new(profile.clone())
+        } else {
+            Arc::new(CorpusProfile::empty())
+        };
+        self.build_shared(shared)
+    }
+
+    /// Like [`PipelineConfig::build`], sharing the profile instead of
+    /// copying it (a full profile can be large).
+    ///
+    /// # Errors
+    /// As [`PipelineConfig::build`].
+    pub fn build_shared(&self, profile: Arc<CorpusProfile>) -> Result<Pipeline, ConfigError> {
         let mut built = Vec::with_capacity(self.stages.len());
         for (i, stage) in self.stages.iter().enumerate() {
             let at = |key: &str, msg: String| {
@@ -276,9 +291,9 @@ impl PipelineConfig {
             };
             built.push(match stage {
                 StageConfig::Normalize(c) => AnyStage::Normalize(c.build()),
-                StageConfig::Boilerplate(c) => {
-                    AnyStage::Boilerplate(Box::new(c.build(profile).map_err(|(k, m)| at(&k, m))?))
-                }
+                StageConfig::Boilerplate(c) => AnyStage::Boilerplate(Box::new(
+                    c.build_stage(&profile).map_err(|(k, m)| at(&k, m))?,
+                )),
                 StageConfig::Quotes(c) => AnyStage::Quotes(c.build()),
                 StageConfig::Captions(c) => AnyStage::Captions(c.build()),
                 StageConfig::Sentences(c) => {

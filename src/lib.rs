@@ -36,6 +36,7 @@
 
 #![deny(missing_docs)]
 
+pub mod bench;
 pub mod cli;
 pub mod config;
 pub mod corpus;

@@ -232,6 +232,7 @@ type Rendered = (Result<Vec<u8>, OutputError>, Vec<u8>);
 struct Cleaned {
     doc: Document,
     stages: Vec<StageStats>,
+    decode_time: Duration,
 }
 
 /// Cleans `inputs` with `config`, writing to `output` (or nowhere, for
@@ -265,7 +266,7 @@ pub fn clean(
     } else {
         (CorpusProfile::empty(), Duration::ZERO)
     };
-    let pipeline = config.build(&profile)?;
+    let pipeline = config.build_shared(std::sync::Arc::new(profile))?;
     let reader = Reader::new(inputs.to_vec(), opts.input.clone());
     let bar = progress_bar(inputs, opts.progress);
     let stats = clean_records(
@@ -307,7 +308,9 @@ pub(crate) fn clean_records(
     let mut log = removed_log.map(|p| AtomicFile::create(p)).transpose()?;
     let mut stats = Stats::for_stages(pipeline.names());
     loop {
+        let read_started = Instant::now();
         let batch = next_batch(&mut reader, opts.batch_bytes);
+        stats.read_time += read_started.elapsed();
         if batch.is_empty() {
             break;
         }
@@ -324,10 +327,17 @@ pub(crate) fn clean_records(
                         Ok(raw) => raw,
                         Err(e) => return Some(Err(e)),
                     };
-                    Some(raw.decode(&opts.input).map(|mut doc| {
+                    let t = Instant::now();
+                    let decoded = raw.decode(&opts.input);
+                    let decode_time = t.elapsed();
+                    Some(decoded.map(|mut doc| {
                         let mut st = pipeline.new_stage_stats();
                         pipeline.apply(&mut doc, &mut st);
-                        Cleaned { doc, stages: st }
+                        Cleaned {
+                            doc,
+                            stages: st,
+                            decode_time,
+                        }
                     }))
                 })
                 .collect()
@@ -410,6 +420,7 @@ pub(crate) fn clean_records(
                 "every line is either kept or removed with a reason"
             );
             stats.observe(&c.doc, c.doc.text_len());
+            stats.decode_time += c.decode_time;
             for ((_, total), st) in stats.stages.iter_mut().zip(&c.stages) {
                 *total += st;
             }

@@ -64,6 +64,14 @@ pub struct Stats {
     pub removed: BTreeMap<String, BTreeMap<String, u64>>,
     /// Per-stage counters, in pipeline order.
     pub stages: Vec<(String, StageStats)>,
+    /// Wall time spent reading input (sequential: files, decompression,
+    /// line splitting).
+    #[serde(serialize_with = "serialize_secs")]
+    pub read_time: Duration,
+    /// Time spent decoding records into documents (UTF-8 checks, JSON
+    /// parsing), summed over worker threads.
+    #[serde(serialize_with = "serialize_secs")]
+    pub decode_time: Duration,
 }
 
 impl Stats {
@@ -115,6 +123,8 @@ impl AddAssign<&Stats> for Stats {
         self.bytes_in += o.bytes_in;
         self.bytes_out += o.bytes_out;
         self.sentences += o.sentences;
+        self.read_time += o.read_time;
+        self.decode_time += o.decode_time;
         for (stage, reasons) in &o.removed {
             let mine = self.removed.entry(stage.clone()).or_default();
             for (reason, n) in reasons {

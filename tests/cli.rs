@@ -1,5 +1,8 @@
 //! End-to-end tests of the `textclean` binary.
 
+// Tests and benches may panic on their own fixtures.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::path::Path;
@@ -23,7 +26,11 @@ fn seeds_are_reproduced_byte_for_byte_as_txt() {
     let expected = shared.join("seeds/expected");
     assert_eq!(files(&out), files(&expected));
     for name in files(&expected) {
-        assert_text_eq!(read(&expected.join(&name)), read(&out.join(&name)), "seed {name}");
+        assert_text_eq!(
+            read(&expected.join(&name)),
+            read(&out.join(&name)),
+            "seed {name}"
+        );
     }
 }
 
@@ -55,7 +62,11 @@ fn seeds_round_trip_through_jsonl_and_csv() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
         let id = v["id"].as_str().unwrap();
         let want = read(&shared.join("seeds/expected").join(id));
-        assert_text_eq!(want, format!("{}\n", v["text"].as_str().unwrap()), "jsonl {id}");
+        assert_text_eq!(
+            want,
+            format!("{}\n", v["text"].as_str().unwrap()),
+            "jsonl {id}"
+        );
         assert_eq!(v["lang"], "en", "carried field");
         assert!(!v["sentences"].as_array().unwrap().is_empty());
         n += 1;
@@ -64,7 +75,9 @@ fn seeds_round_trip_through_jsonl_and_csv() {
     // JSONL in, CSV out, then that CSV in again: cleaning is idempotent.
     let csv_out = tmp.path().join("out.csv");
     let mut cmd = bin();
-    cmd.args(["clean", "--quiet", "--format", "csv", "-o"]).arg(&csv_out).arg(&input);
+    cmd.args(["clean", "--quiet", "--format", "csv", "-o"])
+        .arg(&csv_out)
+        .arg(&input);
     run_ok(cmd);
     let mut rd = csv::Reader::from_path(&csv_out).unwrap();
     let headers = rd.headers().unwrap().clone();
@@ -77,7 +90,9 @@ fn seeds_round_trip_through_jsonl_and_csv() {
     }
     let again = tmp.path().join("again.csv");
     let mut cmd = bin();
-    cmd.args(["clean", "--quiet", "--format", "csv", "-o"]).arg(&again).arg(&csv_out);
+    cmd.args(["clean", "--quiet", "--format", "csv", "-o"])
+        .arg(&again)
+        .arg(&csv_out);
     run_ok(cmd);
     let mut rd = csv::Reader::from_path(&again).unwrap();
     for rec in rd.records() {
@@ -109,7 +124,11 @@ fn clean_with_threads(input: &Path, threads: usize, out: &Path, extra: &[&str]) 
 fn one_thread_and_eight_threads_give_identical_bytes() {
     let tmp = tempfile::tempdir().unwrap();
     let inputs: Vec<std::path::PathBuf> = match shared() {
-        Some(s) => vec![seeds_jsonl(&s, tmp.path()), s.join("webdev/pages"), root().join("raw")],
+        Some(s) => vec![
+            seeds_jsonl(&s, tmp.path()),
+            s.join("webdev/pages"),
+            root().join("raw"),
+        ],
         None => vec![root().join("raw")],
     };
     for (i, input) in inputs.iter().enumerate() {
@@ -145,17 +164,29 @@ fn accounting_adds_up_per_document_and_in_total() {
     let mut removed: std::collections::HashMap<String, u64> = Default::default();
     for line in read(&out.with_extension("removed.jsonl")).lines() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
-        assert!(v["stage"].is_string() && v["reason"].is_string() && v["line"].as_u64().unwrap() > 0);
-        *removed.entry(v["doc_id"].as_str().unwrap().to_string()).or_default() += 1;
+        assert!(
+            v["stage"].is_string() && v["reason"].is_string() && v["line"].as_u64().unwrap() > 0
+        );
+        *removed
+            .entry(v["doc_id"].as_str().unwrap().to_string())
+            .or_default() += 1;
     }
     for line in read(&out).lines() {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();
         let id = v["id"].as_str().unwrap();
         let text = v["text"].as_str().unwrap();
-        let kept = if text.is_empty() { 0 } else { text.split("\n\n").count() as u64 };
+        let kept = if text.is_empty() {
+            0
+        } else {
+            text.split("\n\n").count() as u64
+        };
         let raw = read(&input.join(id));
         let lines_in = raw.lines().count() as u64;
-        assert_eq!(lines_in, kept + removed.get(id).copied().unwrap_or(0), "{id}");
+        assert_eq!(
+            lines_in,
+            kept + removed.get(id).copied().unwrap_or(0),
+            "{id}"
+        );
     }
 }
 
@@ -170,11 +201,18 @@ fn config_typo_is_rejected_naming_file_stage_and_key() {
     .unwrap();
     let out = tmp.path().join("o.jsonl");
     let mut cmd = bin();
-    cmd.args(["clean", "-o"]).arg(&out).arg("--config").arg(&cfg).arg(root().join("raw"));
+    cmd.args(["clean", "-o"])
+        .arg(&out)
+        .arg("--config")
+        .arg(&cfg)
+        .arg(root().join("raw"));
     let res = run(cmd, b"");
     let err = String::from_utf8_lossy(&res.stderr);
     assert_eq!(res.status.code(), Some(2), "{err}");
-    assert!(err.contains("my.toml") && err.contains("stages[1]") && err.contains("windw"), "{err}");
+    assert!(
+        err.contains("my.toml") && err.contains("stages[1]") && err.contains("windw"),
+        "{err}"
+    );
     assert!(!out.exists(), "no work before the config is valid");
 
     std::fs::write(&cfg, "[[stages]]\ntype = \"quote\"\n").unwrap();
@@ -182,7 +220,10 @@ fn config_typo_is_rejected_naming_file_stage_and_key() {
     cmd.args(["check-config"]).arg(&cfg);
     let res = run(cmd, b"");
     let err = String::from_utf8_lossy(&res.stderr);
-    assert!(err.contains("stages[0]") && err.contains("unknown variant `quote`"), "{err}");
+    assert!(
+        err.contains("stages[0]") && err.contains("unknown variant `quote`"),
+        "{err}"
+    );
 
     std::fs::write(&cfg, "[[stages]]\ntype = \"boilerplate\"\n[[stages.groups]]\nname = \"x\"\nreason = \"y\"\nregex = [\"(\"]\n").unwrap();
     let mut cmd = bin();
@@ -200,12 +241,19 @@ fn default_config_checks_and_prints_the_pipeline() {
         c
     });
     let text = String::from_utf8_lossy(&out.stdout);
-    for t in ["normalize", "boilerplate", "quotes", "captions", "sentences"] {
+    for t in [
+        "normalize",
+        "boilerplate",
+        "quotes",
+        "captions",
+        "sentences",
+    ] {
         assert!(text.contains(&format!("type = \"{t}\"")), "{text}");
     }
     let out = run_ok({
         let mut c = bin();
-        c.arg("check-config").arg(root().join("config/default.toml"));
+        c.arg("check-config")
+            .arg(root().join("config/default.toml"));
         c
     });
     assert!(String::from_utf8_lossy(&out.stdout).contains("valid"));
@@ -221,11 +269,21 @@ fn bad_inputs_are_reported_with_file_and_line_and_the_run_goes_on() {
     let jsonl = tmp.path().join("in.jsonl");
     std::fs::write(&jsonl, "{\"id\":\"a\",\"text\":\"Fine.\"}\n{\"id\":\"b\",\"text\":\n{\"id\":\"c\",\"body\":\"x\"}\n{\"id\":\"d\",\"text\":\"Also fine.\"}\n").unwrap();
     let csv = tmp.path().join("in.csv");
-    std::fs::write(&csv, "id,text\nx,\"Good row.\"\ny,too,many\nz,\"Last row.\"\n").unwrap();
+    std::fs::write(
+        &csv,
+        "id,text\nx,\"Good row.\"\ny,too,many\nz,\"Last row.\"\n",
+    )
+    .unwrap();
     let out = tmp.path().join("out.jsonl");
     let stats = tmp.path().join("s.json");
     let mut cmd = bin();
-    cmd.args(["clean", "--quiet", "-o"]).arg(&out).arg("--stats").arg(&stats).arg(&dir).arg(&jsonl).arg(&csv);
+    cmd.args(["clean", "--quiet", "-o"])
+        .arg(&out)
+        .arg("--stats")
+        .arg(&stats)
+        .arg(&dir)
+        .arg(&jsonl)
+        .arg(&csv);
     let res = run(cmd, b"");
     let err = String::from_utf8_lossy(&res.stderr);
     assert_eq!(res.status.code(), Some(1), "{err}");
@@ -235,7 +293,12 @@ fn bad_inputs_are_reported_with_file_and_line_and_the_run_goes_on() {
     assert!(err.contains("in.csv:3: bad CSV record"), "{err}");
     let ids: Vec<String> = read(&out)
         .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["id"].as_str().unwrap().to_string())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect();
     assert_eq!(ids, ["good.txt", "a", "d", "x", "z"]);
     let s: serde_json::Value = serde_json::from_str(&read(&stats)).unwrap();
@@ -244,14 +307,18 @@ fn bad_inputs_are_reported_with_file_and_line_and_the_run_goes_on() {
     // --fail-fast stops at the first one and leaves no output file.
     let out2 = tmp.path().join("out2.jsonl");
     let mut cmd = bin();
-    cmd.args(["clean", "--quiet", "--fail-fast", "-o"]).arg(&out2).arg(&dir);
+    cmd.args(["clean", "--quiet", "--fail-fast", "-o"])
+        .arg(&out2)
+        .arg(&dir);
     let res = run(cmd, b"");
     assert_eq!(res.status.code(), Some(2));
     assert!(!out2.exists());
 
     // Missing input and unknown extension: clear errors, no panic.
     let mut cmd = bin();
-    cmd.args(["clean", "-o"]).arg(&out2).arg(tmp.path().join("nope.jsonl"));
+    cmd.args(["clean", "-o"])
+        .arg(&out2)
+        .arg(tmp.path().join("nope.jsonl"));
     let res = run(cmd, b"");
     assert_eq!(res.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&res.stderr).contains("nope.jsonl"));
@@ -263,13 +330,20 @@ fn stdin_jsonl_and_sentence_unit() {
     let mut cmd = bin();
     cmd.args(["clean", "--quiet", "--unit", "sentence", "-o", "-", "-"]);
     let res = run(cmd, input.as_bytes());
-    assert!(res.status.success(), "{}", String::from_utf8_lossy(&res.stderr));
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
     let recs: Vec<serde_json::Value> = String::from_utf8_lossy(&res.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     let texts: Vec<&str> = recs.iter().map(|r| r["text"].as_str().unwrap()).collect();
-    assert_eq!(texts, ["Mr. Smith arrived at 5 p.m. on Monday.", "He left."]);
+    assert_eq!(
+        texts,
+        ["Mr. Smith arrived at 5 p.m. on Monday.", "He left."]
+    );
     assert_eq!(recs[1]["id"], "n1:1");
     assert_eq!(recs[1]["doc_id"], "n1");
     assert_eq!(recs[1]["index"], 1);
@@ -282,9 +356,15 @@ fn split_sentences_plugs_into_other_tools() {
     cmd.arg("split-sentences");
     let res = run(cmd, input.as_bytes());
     let out = String::from_utf8_lossy(&res.stdout);
-    let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(lines.len(), 3, "one reply per request: {out}");
-    assert_eq!(lines[0]["sentences"], serde_json::json!(["Hello world.", "My name is Jonas."]));
+    assert_eq!(
+        lines[0]["sentences"],
+        serde_json::json!(["Hello world.", "My name is Jonas."])
+    );
     assert!(lines[1]["error"].is_string());
     assert_eq!(res.status.code(), Some(1));
     let mut cmd = bin();
@@ -299,10 +379,16 @@ fn cleaned_folder_is_what_the_quick_start_produces() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("cleaned");
     let mut cmd = bin();
-    cmd.args(["clean", "--quiet", "--format", "txt", "-o"]).arg(&out).arg(root().join("raw"));
+    cmd.args(["clean", "--quiet", "--format", "txt", "-o"])
+        .arg(&out)
+        .arg(root().join("raw"));
     run_ok(cmd);
     let committed = root().join("cleaned");
-    assert_eq!(files(&out), files(&committed), "cleaned/ lists other files than raw/ gives");
+    assert_eq!(
+        files(&out),
+        files(&committed),
+        "cleaned/ lists other files than raw/ gives"
+    );
     for name in files(&committed) {
         assert_text_eq!(
             read(&committed.join(&name)),
@@ -332,6 +418,12 @@ fn readme_documents_every_default_config_key() {
     keys(&cfg, &mut all);
     all.sort();
     all.dedup();
-    let missing: Vec<&String> = all.iter().filter(|k| !readme.contains(&format!("`{k}`"))).collect();
-    assert!(missing.is_empty(), "README's config reference lacks: {missing:?}");
+    let missing: Vec<&String> = all
+        .iter()
+        .filter(|k| !readme.contains(&format!("`{k}`")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "README's config reference lacks: {missing:?}"
+    );
 }

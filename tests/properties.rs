@@ -1,5 +1,8 @@
 //! Property tests: invariants that must hold for any input.
 
+// Tests and benches may panic on their own fixtures.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use proptest::prelude::*;
 use textclean::config::PipelineConfig;
 use textclean::corpus::CorpusProfile;
@@ -96,7 +99,8 @@ proptest! {
     fn output_has_no_controls_or_doubled_spaces(t in text()) {
         let out = clean(&pipeline(), &t).text();
         prop_assert!(!out.contains("  "));
-        prop_assert!(!out.contains('\u{a0}') && !out.contains('\u{200b}') && !out.contains('\t'));
+        let stray = ['\u{a0}', '\u{200b}', '\t'];
+        prop_assert!(!out.contains(stray), "stray space or zero-width character in {:?}", out);
         prop_assert!(!out.contains("\n\n\n"));
         prop_assert!(!out.starts_with('\n') && !out.ends_with('\n'));
     }

@@ -1,139 +1,1731 @@
-//! Stage 2: boilerplate removal.
+//! Boilerplate removal: decides, line by line, which lines of a web page are page
+//! chrome (menus, share prompts, cookie banners, footers, comment stubs, …).
 //!
-//! Rule groups from the config (exact lines, prefixes, regexes) plus lines
-//! that the corpus profile shows repeating across many documents of one
-//! source, unless they look like content.
+//! Three kinds of evidence are combined, cheapest first:
+//!
+//! 1. **Rules** ([`RuleGroup`]): literal lines and prefixes (one aho-corasick
+//!    automaton, ASCII case-insensitive) and regexes (one [`RegexSet`]) for chrome
+//!    that recurs across sites ("Advertisement", "Share on Facebook", "© 2019 …").
+//! 2. **Context** ([`ContextConfig`]): the shape of the page. Long sentence-like
+//!    lines anchor the article body; runs of short non-sentence lines are menus;
+//!    short lines before the body's header zone and everything after the first
+//!    chrome that follows the body are page furniture; short lines sharing a block
+//!    with a cookie/share/comment line go with it. Bylines, datelines, list items
+//!    introduced by a line ending in `:` and headings inside the body are protected.
+//! 3. **Corpus repeats** ([`RepeatConfig`]): a line that many documents of the same
+//!    source contain, and that is not shaped like a sentence of content.
+//!
+//! Everything that can fail is compiled in [`Boilerplate::build`];
+//! [`Boilerplate::classify`] is linear in the size of the document and never fails.
 
-use std::num::NonZeroUsize;
-use std::sync::Arc;
+use std::collections::HashSet;
+use std::fmt;
+use std::num::{NonZeroU32, NonZeroUsize};
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind, StartKind};
-use regex::RegexSet;
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use regex::{Regex, RegexSet, RegexSetBuilder};
 use serde::{Deserialize, Serialize};
+
+/// The boilerplate stage's config: mirrors a `[[stages]] type = "boilerplate"` TOML table
+/// (the product wraps it as a newtype variant of an internally tagged enum, so the
+/// `type` key is not part of this struct).
+///
+/// ```toml
+/// [[stages]]
+/// type = "boilerplate"
+/// protect = ['^By [A-Z]']
+///
+/// [[stages.groups]]
+/// name = "ads"
+/// reason = "advertising slots and their labels"
+/// exact = ["Advertisement", "Hide Ad"]
+///
+/// [stages.context]
+/// body_min_words = 10
+///
+/// [stages.repeat]
+/// min_docs = 5
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BoilerplateConfig {
+    /// Rule groups. A line matched by several groups is reported under the first
+    /// one in this list.
+    #[serde(default)]
+    pub groups: Vec<RuleGroup>,
+    /// Regexes (case-insensitive) for lines that the context heuristics and the
+    /// corpus-repeat rule must never remove: bylines, datelines, "Updated …",
+    /// agency credits. Rules still apply to them. Only lines of at most
+    /// `context.protect_max_words` words are tested.
+    #[serde(default)]
+    pub protect: Vec<String>,
+    /// Knobs of the context heuristics.
+    #[serde(default)]
+    pub context: ContextConfig,
+    /// Thresholds of the corpus-repeat rule.
+    #[serde(default)]
+    pub repeat: RepeatConfig,
+}
+
+/// A named group of rules that share a reason, e.g. "ads" or "cookie".
+///
+/// All rules are ASCII case-insensitive. `exact` and `prefix` literals are compared
+/// with a *match key* of the line: curly quotes folded to ASCII, "…" to "...",
+/// leading bullets and trailing punctuation (`.:…!?»›>|-–—*/`) and spaces removed.
+/// So `exact = ["Loading comments"]` matches "Loading comments…" and
+/// "LOADING COMMENTS...". Regexes see the line as it is (a regex may turn case
+/// sensitivity back on with `(?-i)`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleGroup {
+    /// Short identifier used in stats and logs ("ads" gives "ads/exact",
+    /// "ads/prefix", "ads/regex"). Unique, non-empty, without `/`.
+    pub name: String,
+    /// Why lines of this group are removed (documentation for config readers).
+    pub reason: String,
+    /// Whole lines (compared by match key).
+    #[serde(default)]
+    pub exact: Vec<String>,
+    /// Line beginnings (compared by match key). A prefix ending in a letter or
+    /// digit must end at a word boundary: "share on" does not match "shareholders".
+    #[serde(default)]
+    pub prefix: Vec<String>,
+    /// Regexes tried against the whole line (use `^`/`$` to anchor).
+    #[serde(default)]
+    pub regex: Vec<String>,
+    /// `prefix` and `regex` rules only fire on lines of at most this many words;
+    /// unset means any length. `exact` rules ignore it.
+    #[serde(default)]
+    pub max_words: Option<NonZeroUsize>,
+    /// A match starts a chrome *section* (a comment thread, a related-stories list):
+    /// after the article body, everything from it on is removed, even long or
+    /// protected lines; inside the body it separates two candidate bodies.
+    #[serde(default)]
+    pub starts_section: bool,
+    /// A match takes its block (the lines between two blank lines) with it: the
+    /// block's other short, unprotected lines are removed too ("Accept" and
+    /// "Quick Send CV" next to a cookie sentence).
+    #[serde(default)]
+    pub spreads_to_block: bool,
+}
+
+/// Knobs of the context heuristics. Word counts split on whitespace.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContextConfig {
+    /// Turns the context heuristics on (rules and repeats run regardless).
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// A line with at least this many words that ends like a sentence (`.`, `!`,
+    /// `?`, `…`, `;`, or a closing quote) is a body paragraph.
+    #[serde(default = "default_body_min_words")]
+    pub body_min_words: NonZeroUsize,
+    /// A line with at least this many words is a body paragraph whatever its end.
+    #[serde(default = "default_long_line_words")]
+    pub long_line_words: NonZeroUsize,
+    /// A line of at most this many words that does not end like a sentence or with
+    /// `:` is *short*: menus, buttons, tags and link lists are made of such lines.
+    #[serde(default = "default_short_max_words")]
+    pub short_max_words: NonZeroUsize,
+    /// Outside the body, this many consecutive short lines (no blank line between;
+    /// rule-matched lines count) are a menu and are removed.
+    #[serde(default = "default_edge_run_min")]
+    pub edge_run_min: NonZeroUsize,
+    /// Inside the body, a menu needs this many consecutive short lines, and lines
+    /// with two or more numbers (table rows) never count.
+    #[serde(default = "default_inside_run_min")]
+    pub inside_run_min: NonZeroUsize,
+    /// A menu of at least this many lines between two body paragraphs splits the
+    /// page into two candidate bodies; the one with more text is the article.
+    #[serde(default = "default_barrier_run_min")]
+    pub barrier_run_min: NonZeroUsize,
+    /// A teaser list: this many short-to-medium lines without sentence punctuation
+    /// in a row (blank lines allowed between them) outside the body.
+    #[serde(default = "default_teaser_run_min")]
+    pub teaser_run_min: NonZeroUsize,
+    /// Longest line (in words) that counts as a teaser headline.
+    #[serde(default = "default_teaser_max_words")]
+    pub teaser_max_words: NonZeroUsize,
+    /// A line ending in `:` with at least this many words introduces a list: the
+    /// non-sentence lines after it (up to the next paragraph) are protected.
+    #[serde(default = "default_intro_min_words")]
+    pub intro_min_words: NonZeroUsize,
+    /// At most this many lines after an introducing line are protected.
+    #[serde(default = "default_intro_max_items")]
+    pub intro_max_items: NonZeroUsize,
+    /// After the body, once chrome has been seen, lines go unless they end like a
+    /// sentence and have at least this many words (a closing note after an ad).
+    #[serde(default = "default_trailing_keep_words")]
+    pub trailing_keep_words: NonZeroUsize,
+    /// `protect` patterns are only tested on lines of at most this many words.
+    #[serde(default = "default_protect_max_words")]
+    pub protect_max_words: NonZeroUsize,
+}
+
+/// Thresholds of the corpus-repeat rule (needs a corpus profile from pass 1).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RepeatConfig {
+    /// Turns the rule on.
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    /// A line found in at least this many distinct documents (of the same source,
+    /// where the input names sources) is a repeat.
+    #[serde(default = "default_repeat_min_docs")]
+    pub min_docs: NonZeroU32,
+    /// A repeat that ends like a sentence and has at least this many words is
+    /// content-shaped (a quoted statement, a syndicated paragraph) and is kept.
+    #[serde(default = "default_repeat_keep_min_words")]
+    pub keep_min_words: NonZeroUsize,
+}
+
+fn default_true() -> bool {
+    true
+}
+fn nz(n: usize) -> NonZeroUsize {
+    NonZeroUsize::new(n).expect("default thresholds are non-zero")
+}
+fn default_body_min_words() -> NonZeroUsize {
+    nz(10)
+}
+fn default_long_line_words() -> NonZeroUsize {
+    nz(25)
+}
+fn default_short_max_words() -> NonZeroUsize {
+    nz(6)
+}
+fn default_edge_run_min() -> NonZeroUsize {
+    nz(3)
+}
+fn default_inside_run_min() -> NonZeroUsize {
+    nz(8)
+}
+fn default_barrier_run_min() -> NonZeroUsize {
+    nz(8)
+}
+fn default_teaser_run_min() -> NonZeroUsize {
+    nz(3)
+}
+fn default_teaser_max_words() -> NonZeroUsize {
+    nz(16)
+}
+fn default_intro_min_words() -> NonZeroUsize {
+    nz(3)
+}
+fn default_intro_max_items() -> NonZeroUsize {
+    nz(40)
+}
+fn default_trailing_keep_words() -> NonZeroUsize {
+    nz(4)
+}
+fn default_protect_max_words() -> NonZeroUsize {
+    nz(16)
+}
+fn default_repeat_min_docs() -> NonZeroU32 {
+    NonZeroU32::new(5).expect("non-zero")
+}
+fn default_repeat_keep_min_words() -> NonZeroUsize {
+    nz(12)
+}
+
+impl Default for ContextConfig {
+    fn default() -> Self {
+        ContextConfig {
+            enabled: true,
+            body_min_words: default_body_min_words(),
+            long_line_words: default_long_line_words(),
+            short_max_words: default_short_max_words(),
+            edge_run_min: default_edge_run_min(),
+            inside_run_min: default_inside_run_min(),
+            barrier_run_min: default_barrier_run_min(),
+            teaser_run_min: default_teaser_run_min(),
+            teaser_max_words: default_teaser_max_words(),
+            intro_min_words: default_intro_min_words(),
+            intro_max_items: default_intro_max_items(),
+            trailing_keep_words: default_trailing_keep_words(),
+            protect_max_words: default_protect_max_words(),
+        }
+    }
+}
+
+impl Default for RepeatConfig {
+    fn default() -> Self {
+        RepeatConfig {
+            enabled: true,
+            min_docs: default_repeat_min_docs(),
+            keep_min_words: default_repeat_keep_min_words(),
+        }
+    }
+}
+
+/// What the corpus profile (pass 1, built by the product) can tell about a line.
+pub trait RepeatLookup {
+    /// Number of distinct documents (of this document's source, when the input
+    /// gives sources) containing this line, after the profile's own normalisation
+    /// (the product lower-cases, collapses whitespace and hashes).
+    /// 0 = unknown / no profile.
+    fn doc_frequency(&self, line: &str) -> u32;
+}
+
+/// A [`RepeatLookup`] that knows nothing: every line has frequency 0.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoRepeats;
+
+impl RepeatLookup for NoRepeats {
+    fn doc_frequency(&self, _line: &str) -> u32 {
+        0
+    }
+}
+
+/// Identifies the rule (or heuristic) that removed a line; see
+/// [`Boilerplate::rule_name`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RuleId(u32);
+
+impl RuleId {
+    /// The id as a dense index (0..[`Boilerplate::rule_count`]), for stats arrays.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// A config that cannot be compiled. Every variant names the offending entry the
+/// way it is written in the config (`groups[2].regex[0]`).
+#[derive(Debug, thiserror::Error)]
+pub enum BoilerplateError {
+    /// A group has an empty, duplicate or malformed name.
+    #[error("groups[{group}].name: {message}")]
+    GroupName {
+        /// Index of the group.
+        group: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A literal rule is empty once reduced to its match key.
+    #[error("groups[{group}].{kind}[{index}]: {literal:?} is empty after trimming punctuation and spaces")]
+    EmptyLiteral {
+        /// Index of the group.
+        group: usize,
+        /// `exact` or `prefix`.
+        kind: &'static str,
+        /// Index of the rule inside its list.
+        index: usize,
+        /// The rule as written.
+        literal: String,
+    },
+    /// A regex rule does not compile.
+    #[error("groups[{group}].regex[{index}]: {source}")]
+    Regex {
+        /// Index of the group.
+        group: usize,
+        /// Index of the regex inside the group.
+        index: usize,
+        /// The regex crate's error.
+        #[source]
+        source: regex::Error,
+    },
+    /// A `protect` regex does not compile.
+    #[error("protect[{index}]: {source}")]
+    Protect {
+        /// Index of the regex.
+        index: usize,
+        /// The regex crate's error.
+        #[source]
+        source: regex::Error,
+    },
+    /// The regexes compile one by one but not as one set (size limits).
+    #[error("{what}: the regexes do not fit in one set: {source}")]
+    RegexSet {
+        /// `groups` or `protect`.
+        what: &'static str,
+        /// The regex crate's error.
+        #[source]
+        source: regex::Error,
+    },
+    /// The literal automaton could not be built.
+    #[error("groups: literal rules: {0}")]
+    Literals(#[from] aho_corasick::BuildError),
+}
+
+/// Names of the built-in heuristics, in id order after the groups' ids.
+const CONTEXT_RULES: [&str; 9] = [
+    "context/kicker",
+    "context/leading_menu",
+    "context/menu_run",
+    "context/inside_menu",
+    "context/teaser_list",
+    "context/trailing",
+    "context/section",
+    "context/neighbour",
+    "repeat/corpus",
+];
+const CTX_KICKER: usize = 0;
+const CTX_LEADING: usize = 1;
+const CTX_MENU: usize = 2;
+const CTX_INSIDE_MENU: usize = 3;
+const CTX_TEASER: usize = 4;
+const CTX_TRAILING: usize = 5;
+const CTX_SECTION: usize = 6;
+const CTX_NEIGHBOUR: usize = 7;
+const CTX_REPEAT: usize = 8;
+
+/// Literal kinds, in the order of their ids inside a group.
+const KIND_EXACT: usize = 0;
+const KIND_PREFIX: usize = 1;
+const KIND_REGEX: usize = 2;
+const KINDS: [&str; 3] = ["exact", "prefix", "regex"];
+
+#[derive(Debug, Clone, Copy)]
+struct GroupInfo {
+    max_words: usize,
+    starts_section: bool,
+    spreads_to_block: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Literal {
+    group: usize,
+    exact: bool,
+    /// The key ends in a letter or digit, so a prefix match must end at a word boundary.
+    word_end: bool,
+}
+
+/// The compiled boilerplate classifier. `Send + Sync`; build once, share between threads.
+#[derive(Debug)]
+pub struct Boilerplate {
+    groups: Vec<GroupInfo>,
+    names: Vec<String>,
+    literals: Option<AhoCorasick>,
+    literal_info: Vec<Literal>,
+    regexes: RegexSet,
+    /// Group of each regex in `regexes`.
+    regex_group: Vec<usize>,
+    protect: RegexSet,
+    context: ContextConfig,
+    repeat: RepeatConfig,
+}
+
+impl Boilerplate {
+    /// Compiles the config; every error names the group and rule index
+    /// (e.g. `groups[2].regex[0]: …`).
+    pub fn build(cfg: &BoilerplateConfig) -> Result<Boilerplate, BoilerplateError> {
+        let mut seen = HashSet::new();
+        let mut names = Vec::with_capacity(cfg.groups.len() * 3 + CONTEXT_RULES.len());
+        let mut groups = Vec::with_capacity(cfg.groups.len());
+        let mut keys = Vec::new();
+        let mut literal_info = Vec::new();
+        let mut patterns = Vec::new();
+        let mut regex_group = Vec::new();
+        for (g, group) in cfg.groups.iter().enumerate() {
+            let bad_name = |message: &str| BoilerplateError::GroupName {
+                group: g,
+                message: message.to_string(),
+            };
+            if group.name.trim().is_empty() {
+                return Err(bad_name("empty name"));
+            }
+            if group.name.contains('/') {
+                return Err(bad_name("a group name cannot contain '/'"));
+            }
+            if !seen.insert(group.name.as_str()) {
+                return Err(bad_name(&format!("duplicate group name {:?}", group.name)));
+            }
+            for kind in KINDS {
+                names.push(format!("{}/{}", group.name, kind));
+            }
+            groups.push(GroupInfo {
+                max_words: group.max_words.map_or(usize::MAX, NonZeroUsize::get),
+                starts_section: group.starts_section,
+                spreads_to_block: group.spreads_to_block,
+            });
+            for (kind, list) in [(KIND_EXACT, &group.exact), (KIND_PREFIX, &group.prefix)] {
+                for (index, literal) in list.iter().enumerate() {
+                    let mut buf = String::new();
+                    let empty = match_key(literal, &mut buf).is_empty();
+                    let key = if kind == KIND_EXACT {
+                        match_key(literal, &mut buf).to_string()
+                    } else {
+                        // A prefix keeps its trailing punctuation: "More:" must not match "More than …".
+                        fold_key(literal, &mut buf);
+                        buf.trim_start_matches(LEAD_JUNK).to_string()
+                    };
+                    if empty {
+                        return Err(BoilerplateError::EmptyLiteral {
+                            group: g,
+                            kind: KINDS[kind],
+                            index,
+                            literal: literal.clone(),
+                        });
+                    }
+                    literal_info.push(Literal {
+                        group: g,
+                        exact: kind == KIND_EXACT,
+                        word_end: key.chars().next_back().is_some_and(char::is_alphanumeric),
+                    });
+                    keys.push(key);
+                }
+            }
+            for (index, pattern) in group.regex.iter().enumerate() {
+                let pattern = format!("(?i:{pattern})");
+                Regex::new(&pattern).map_err(|source| BoilerplateError::Regex {
+                    group: g,
+                    index,
+                    source,
+                })?;
+                patterns.push(pattern);
+                regex_group.push(g);
+            }
+        }
+        names.extend(CONTEXT_RULES.iter().map(|s| s.to_string()));
+
+        let literals = if keys.is_empty() {
+            None
+        } else {
+            Some(
+                AhoCorasickBuilder::new()
+                    .ascii_case_insensitive(true)
+                    .match_kind(MatchKind::Standard)
+                    .build(&keys)?,
+            )
+        };
+        let regexes = RegexSetBuilder::new(&patterns).build().map_err(|source| {
+            BoilerplateError::RegexSet {
+                what: "groups",
+                source,
+            }
+        })?;
+
+        let mut protect = Vec::with_capacity(cfg.protect.len());
+        for (index, pattern) in cfg.protect.iter().enumerate() {
+            let pattern = format!("(?i:{pattern})");
+            Regex::new(&pattern).map_err(|source| BoilerplateError::Protect { index, source })?;
+            protect.push(pattern);
+        }
+        let protect = RegexSetBuilder::new(&protect).build().map_err(|source| {
+            BoilerplateError::RegexSet {
+                what: "protect",
+                source,
+            }
+        })?;
+
+        Ok(Boilerplate {
+            groups,
+            names,
+            literals,
+            literal_info,
+            regexes,
+            regex_group,
+            protect,
+            context: cfg.context.clone(),
+            repeat: cfg.repeat.clone(),
+        })
+    }
+
+    /// Stable "group/rule" name of a rule id for stats and the removed-lines log,
+    /// e.g. "ads/exact", "context/leading_menu", "repeat/corpus".
+    pub fn rule_name(&self, id: RuleId) -> &str {
+        self.names.get(id.index()).map_or("unknown", String::as_str)
+    }
+
+    /// Number of distinct rule ids this classifier can return; ids are
+    /// `0..rule_count()`, so stats can be kept in a dense array.
+    pub fn rule_count(&self) -> usize {
+        self.names.len()
+    }
+
+    /// All rule ids with their names, in id order.
+    pub fn rules(&self) -> impl Iterator<Item = (RuleId, &str)> + '_ {
+        self.names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| (RuleId(i as u32), name.as_str()))
+    }
+
+    fn context_id(&self, which: usize) -> RuleId {
+        RuleId((self.groups.len() * 3 + which) as u32)
+    }
+
+    fn group_of(&self, id: RuleId) -> Option<&GroupInfo> {
+        self.groups.get(id.index() / 3)
+    }
+
+    /// The rule that matches one line on its own, if any (no context, no repeats).
+    pub fn match_rule(&self, line: &str) -> Option<RuleId> {
+        let mut key_buf = String::new();
+        self.match_rule_with(line, count_words(line), &mut key_buf)
+    }
+
+    fn match_rule_with(&self, line: &str, words: usize, key_buf: &mut String) -> Option<RuleId> {
+        // (group, kind) of the best match: the earliest group wins, then the kind order.
+        let mut best: Option<(usize, usize)> = None;
+        let mut consider = |group: usize, kind: usize| {
+            if best.is_none_or(|b| (group, kind) < b) {
+                best = Some((group, kind));
+            }
+        };
+        if let Some(ac) = &self.literals {
+            let key = match_key(line, key_buf);
+            if !key.is_empty() {
+                for m in ac.find_overlapping_iter(key) {
+                    if m.start() != 0 {
+                        continue;
+                    }
+                    let info = self.literal_info[m.pattern().as_usize()];
+                    if info.exact {
+                        if m.end() == key.len() {
+                            consider(info.group, KIND_EXACT);
+                        }
+                    } else if words <= self.groups[info.group].max_words
+                        && (!info.word_end
+                            || key[m.end()..]
+                                .chars()
+                                .next()
+                                .is_none_or(|c| !c.is_alphanumeric()))
+                    {
+                        consider(info.group, KIND_PREFIX);
+                    }
+                }
+            }
+        }
+        if !self.regex_group.is_empty() && self.regexes.is_match(line) {
+            for i in self.regexes.matches(line).iter() {
+                let group = self.regex_group[i];
+                if words <= self.groups[group].max_words {
+                    consider(group, KIND_REGEX);
+                    break;
+                }
+            }
+        }
+        best.map(|(group, kind)| RuleId((group * 3 + kind) as u32))
+    }
+
+    /// Classifies the lines of one document.
+    ///
+    /// `lines`: all lines of the document after normalisation, blank ones included
+    /// as `""` (they delimit blocks). Fills `out` (cleared first, same length as
+    /// `lines`) with `None` = keep, `Some(rule_id)` = remove; blank lines are
+    /// always `None`. Linear in the total length of the lines.
+    pub fn classify(
+        &self,
+        lines: &[&str],
+        repeats: &dyn RepeatLookup,
+        out: &mut Vec<Option<RuleId>>,
+    ) {
+        out.clear();
+        out.resize(lines.len(), None);
+        let info = self.line_infos(lines, repeats, out);
+        if self.context.enabled {
+            Context {
+                bp: self,
+                cx: &self.context,
+                info,
+                out,
+            }
+            .run();
+        }
+    }
+
+    /// Pass 1 over the lines: shape features, rules, protections and repeats.
+    fn line_infos(
+        &self,
+        lines: &[&str],
+        repeats: &dyn RepeatLookup,
+        out: &mut [Option<RuleId>],
+    ) -> Vec<LineInfo> {
+        let cx = &self.context;
+        let mut key_buf = String::new();
+        let mut infos = Vec::with_capacity(lines.len());
+        for (i, &line) in lines.iter().enumerate() {
+            let line = line.trim();
+            if line.is_empty() {
+                infos.push(LineInfo::BLANK);
+                continue;
+            }
+            let words = count_words(line);
+            let end = line_end(line);
+            let numbers = count_numbers(line);
+            let rule = self.match_rule_with(line, words, &mut key_buf);
+            let protected = words <= cx.protect_max_words.get()
+                && !self.protect.is_empty()
+                && self.protect.is_match(line);
+            let sentence = end == End::Sentence && words >= cx.body_min_words.get()
+                || words >= cx.long_line_words.get();
+            let mut removed = rule;
+            if removed.is_none()
+                && self.repeat.enabled
+                && !protected
+                && !(end == End::Sentence && words >= self.repeat.keep_min_words.get())
+                && repeats.doc_frequency(line) >= self.repeat.min_docs.get()
+            {
+                removed = Some(self.context_id(CTX_REPEAT));
+            }
+            out[i] = removed;
+            infos.push(LineInfo {
+                blank: false,
+                words: words.min(u32::MAX as usize) as u32,
+                end,
+                numbers,
+                sentence,
+                protected,
+                chrome: removed.is_some(),
+                section: rule
+                    .and_then(|r| self.group_of(r))
+                    .is_some_and(|g| g.starts_section),
+                spreads: rule
+                    .and_then(|r| self.group_of(r))
+                    .is_some_and(|g| g.spreads_to_block),
+                listed: false,
+                question: line
+                    .trim_end_matches(|c: char| is_closing_quote(c) || c.is_whitespace())
+                    .ends_with('?'),
+                alpha_words: line
+                    .split_whitespace()
+                    .filter(|w| w.chars().next().is_some_and(char::is_alphabetic))
+                    .count()
+                    .min(u32::MAX as usize) as u32,
+            });
+        }
+        infos
+    }
+}
+
+/// How a line ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    /// `.`, `!`, `?`, `…`, `;`, or a closing quote (a quoted paragraph).
+    Sentence,
+    /// `:` (a heading or the introduction of a list).
+    Colon,
+    /// Anything else: a word, a number, a bracket.
+    Open,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct LineInfo {
+    blank: bool,
+    words: u32,
+    end: End,
+    /// Number of tokens containing a digit (table rows have several).
+    numbers: u32,
+    /// A body paragraph by shape (long, or sentence-like and long enough).
+    sentence: bool,
+    /// Matches a `protect` pattern.
+    protected: bool,
+    /// Removed by a rule or the repeat rule.
+    chrome: bool,
+    /// Removed by a rule of a `starts_section` group.
+    section: bool,
+    /// Removed by a rule of a `spreads_to_block` group.
+    spreads: bool,
+    /// Protected as an item of a list introduced by a line ending in `:`.
+    listed: bool,
+    /// Ends with a question mark.
+    question: bool,
+    /// Number of words that start with a letter.
+    alpha_words: u32,
+}
+
+impl LineInfo {
+    const BLANK: LineInfo = LineInfo {
+        blank: true,
+        words: 0,
+        end: End::Open,
+        numbers: 0,
+        sentence: false,
+        protected: false,
+        chrome: false,
+        section: false,
+        spreads: false,
+        listed: false,
+        question: false,
+        alpha_words: 0,
+    };
+}
+
+/// Pass 2: the context heuristics over one document.
+struct Context<'a> {
+    bp: &'a Boilerplate,
+    cx: &'a ContextConfig,
+    info: Vec<LineInfo>,
+    out: &'a mut [Option<RuleId>],
+}
+
+impl Context<'_> {
+    /// A short line: few words, no sentence or colon ending.
+    fn is_short(&self, i: usize) -> bool {
+        let l = &self.info[i];
+        !l.blank && l.words as usize <= self.cx.short_max_words.get() && l.end == End::Open
+    }
+
+    /// Can be part of a menu run: short and unprotected, or already chrome and not long.
+    fn menu_candidate(&self, i: usize) -> bool {
+        let l = &self.info[i];
+        if l.blank {
+            return false;
+        }
+        if l.chrome {
+            return !l.sentence;
+        }
+        self.is_short(i) && !l.protected && !l.listed
+    }
+
+    fn remove(&mut self, i: usize, which: usize) {
+        if self.out[i].is_none() && !self.info[i].blank {
+            self.out[i] = Some(self.bp.context_id(which));
+        }
+    }
+
+    fn run(mut self) {
+        let n = self.info.len();
+        if n == 0 {
+            return;
+        }
+        self.demote_section_headings();
+        self.mark_lists();
+        let runs = self.menu_runs();
+        let Some((first, last)) = self.body_span(&runs) else {
+            // No paragraph at all: only unambiguous menus go.
+            for r in &runs {
+                if r.is_menu(self.cx.barrier_run_min, false) {
+                    for i in r.start..r.end {
+                        self.remove(i, CTX_MENU);
+                    }
+                }
+            }
+            self.spread_blocks();
+            return;
+        };
+
+        // Menus: short runs at the edges, long ones inside.
+        for r in &runs {
+            let inside = r.start > first && r.end <= last;
+            let min = if inside {
+                self.cx.inside_run_min
+            } else {
+                self.cx.edge_run_min
+            };
+            if r.is_menu(min, inside) {
+                let which = if inside { CTX_INSIDE_MENU } else { CTX_MENU };
+                for i in r.start..r.end {
+                    self.remove(i, which);
+                }
+            }
+        }
+
+        // Leading region: everything short before the end of the last menu that is
+        // not mostly rule-matched (a share bar right above the body does not count)
+        // is navigation; lines after it are the header zone (kicker, title, dek,
+        // byline) and are kept.
+        let header_start = runs
+            .iter()
+            .filter(|r| r.end <= first && r.is_menu(self.cx.edge_run_min, false))
+            .map(|r| r.end)
+            .max()
+            .unwrap_or(0);
+        for i in 0..header_start {
+            let l = self.info[i];
+            if !l.blank
+                && !l.protected
+                && !l.sentence
+                && l.words as usize <= self.cx.short_max_words.get()
+            {
+                self.remove(i, CTX_LEADING);
+            }
+        }
+
+        if header_start > 0 {
+            self.kicker(header_start, first);
+        }
+
+        // Teaser lists: in the navigation part of the leading region and after the body.
+        self.teaser_lists(0, header_start);
+        self.teaser_lists(last + 1, n);
+
+        // Trailing region: from the first chrome line after the body, short and
+        // unprotected lines go; from the first section header, everything goes.
+        let mut chrome_seen = false;
+        let mut section = false;
+        for i in last + 1..n {
+            let l = self.info[i];
+            if l.blank {
+                continue;
+            }
+            if l.section {
+                section = true;
+            }
+            if self.out[i].is_some() {
+                chrome_seen = true;
+                continue;
+            }
+            if section {
+                self.remove(i, CTX_SECTION);
+            } else if chrome_seen
+                && !l.protected
+                && !l.listed
+                && (l.end != End::Sentence
+                    || (l.alpha_words as usize) < self.cx.trailing_keep_words.get())
+            {
+                self.remove(i, CTX_TRAILING);
+            }
+        }
+
+        self.spread_blocks();
+    }
+
+    /// A section label above the headline ("World", "Science") right after the
+    /// navigation: the first line of the header zone, one or two words alone in
+    /// its block, followed by a headline-shaped line (four or more words, no
+    /// sentence ending).
+    fn kicker(&mut self, from: usize, first: usize) {
+        let mut kept = (from..first).filter(|&i| !self.info[i].blank && self.out[i].is_none());
+        let (Some(k), Some(next)) = (kept.next(), kept.next()) else {
+            return;
+        };
+        let l = self.info[k];
+        let t = self.info[next];
+        let alone =
+            (k == 0 || self.info[k - 1].blank) && self.info.get(k + 1).is_none_or(|m| m.blank);
+        if alone
+            && l.words <= 2
+            && l.end == End::Open
+            && !l.protected
+            && !l.listed
+            && t.end == End::Open
+            && t.words >= 4
+            && !t.sentence
+        {
+            self.remove(k, CTX_KICKER);
+        }
+    }
+
+    /// A section header directly followed by a body paragraph is a heading of the
+    /// article ("Related", "Comments" as a section title): its rule still removes
+    /// it, but it does not start a chrome section.
+    fn demote_section_headings(&mut self) {
+        let mut next_sentence = false;
+        for l in self.info.iter_mut().rev() {
+            if l.blank {
+                continue;
+            }
+            if l.section && next_sentence {
+                l.section = false;
+            }
+            next_sentence = l.sentence && !l.chrome;
+        }
+    }
+
+    /// Protects the items of lists introduced by a line ending in ':'.
+    fn mark_lists(&mut self) {
+        let n = self.info.len();
+        let mut i = 0;
+        while i < n {
+            if self.introduces_list(i) {
+                let mut items = 0;
+                let mut j = i + 1;
+                while j < n && items < self.cx.intro_max_items.get() {
+                    let m = self.info[j];
+                    if m.blank {
+                        j += 1;
+                        continue;
+                    }
+                    if m.chrome || m.sentence && m.end == End::Sentence || m.end == End::Colon {
+                        break;
+                    }
+                    self.info[j].listed = true;
+                    items += 1;
+                    j += 1;
+                }
+                i = j;
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// A line ending in ':', or a question standing alone in its block (a heading
+    /// like "What's new in 2.26?"), with enough words, introduces a list.
+    fn introduces_list(&self, i: usize) -> bool {
+        let l = self.info[i];
+        if l.blank || l.chrome || (l.words as usize) < self.cx.intro_min_words.get() {
+            return false;
+        }
+        match l.end {
+            End::Colon => true,
+            End::Sentence => {
+                let alone = (i == 0 || self.info[i - 1].blank)
+                    && self.info.get(i + 1).is_none_or(|m| m.blank);
+                alone && !l.sentence && l.question
+            }
+            End::Open => false,
+        }
+    }
+
+    /// Maximal runs of consecutive menu-candidate lines (no blank line between).
+    fn menu_runs(&self) -> Vec<Run> {
+        let mut runs = Vec::new();
+        let mut cur: Option<Run> = None;
+        for i in 0..self.info.len() {
+            if self.menu_candidate(i) {
+                let l = self.info[i];
+                let r = cur.get_or_insert(Run {
+                    start: i,
+                    end: i,
+                    chrome: 0,
+                    numbers: 0,
+                    tabular: 0,
+                });
+                r.end = i + 1;
+                r.chrome += l.chrome as usize;
+                r.numbers += (l.numbers > 0) as usize;
+                r.tabular += (l.numbers >= 2) as usize;
+            } else if let Some(r) = cur.take() {
+                runs.push(r);
+            }
+        }
+        runs.extend(cur);
+        runs
+    }
+
+    /// The article body: body paragraphs grouped into candidate bodies separated by
+    /// section headers or long menus; the candidate with the most text wins.
+    /// Returns the first and last line index of its paragraphs.
+    fn body_span(&self, runs: &[Run]) -> Option<(usize, usize)> {
+        // barrier[i]: a long menu or section header starts at i.
+        let mut barrier = vec![false; self.info.len()];
+        for r in runs {
+            if r.is_menu(self.cx.barrier_run_min, false) {
+                barrier[r.start] = true;
+            }
+        }
+        let mut best: Option<(usize, usize, usize)> = None; // (first, last, chars)
+        let mut cur: Option<(usize, usize, usize)> = None;
+        let mut split = false;
+        for (i, l) in self.info.iter().enumerate() {
+            if l.section || barrier[i] {
+                split = true;
+            }
+            if l.blank || l.chrome || !l.sentence {
+                continue;
+            }
+            if split {
+                if let Some(c) = cur.take() {
+                    if best.is_none_or(|b| c.2 > b.2) {
+                        best = Some(c);
+                    }
+                }
+                split = false;
+            }
+            let weight = l.words as usize;
+            match &mut cur {
+                Some(c) => {
+                    c.1 = i;
+                    c.2 += weight;
+                }
+                None => cur = Some((i, i, weight)),
+            }
+        }
+        if let Some(c) = cur {
+            if best.is_none_or(|b| c.2 > b.2) {
+                best = Some(c);
+            }
+        }
+        best.map(|(f, l, _)| (f, l))
+    }
+
+    /// Three or more headline-like lines in a row (blank lines allowed) in
+    /// `from..to` are a list of links to other pages.
+    fn teaser_lists(&mut self, from: usize, to: usize) {
+        let to = to.min(self.info.len());
+        let max = self.cx.teaser_max_words.get();
+        let is_teaser = |l: &LineInfo| {
+            !l.blank
+                && !l.protected
+                && !l.listed
+                && l.end == End::Open
+                && l.alpha_words >= 3
+                && l.words as usize <= max
+        };
+        let mut items: Vec<usize> = Vec::new();
+        for i in from..=to {
+            let more = i < to && {
+                let l = &self.info[i];
+                l.blank || (self.out[i].is_none() && is_teaser(l))
+            };
+            if more {
+                if !self.info[i].blank {
+                    items.push(i);
+                }
+                continue;
+            }
+            if items.len() >= self.cx.teaser_run_min.get() {
+                for &k in &items {
+                    self.remove(k, CTX_TEASER);
+                }
+            }
+            items.clear();
+        }
+    }
+
+    /// Short unprotected lines that share a block with a `spreads_to_block` match go with it.
+    fn spread_blocks(&mut self) {
+        let n = self.info.len();
+        let mut start = 0;
+        while start < n {
+            if self.info[start].blank {
+                start += 1;
+                continue;
+            }
+            let mut end = start;
+            let mut spreads = false;
+            while end < n && !self.info[end].blank {
+                spreads |= self.info[end].spreads;
+                end += 1;
+            }
+            if spreads {
+                for i in start..end {
+                    let l = self.info[i];
+                    if !l.protected && !l.listed && !l.sentence && l.end != End::Colon {
+                        self.remove(i, CTX_NEIGHBOUR);
+                    }
+                }
+            }
+            start = end;
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    start: usize,
+    end: usize,
+    /// Lines already removed by rules.
+    chrome: usize,
+    /// Lines with a number.
+    numbers: usize,
+    /// Lines with two or more numbers (table rows).
+    tabular: usize,
+}
+
+impl Run {
+    fn len(&self) -> usize {
+        self.end - self.start
+    }
+
+    /// Lines not already removed by a rule: a menu is judged by these, so that two
+    /// names above a "Share" button are not a menu.
+    fn unknown(&self) -> usize {
+        self.len() - self.chrome
+    }
+
+    /// Whether the run is a menu: at least `min` lines not already removed by a
+    /// rule, and not a table (inside the body, rows with two or more numbers;
+    /// elsewhere, any number, so prices and dates in an info box survive).
+    fn is_menu(&self, min: NonZeroUsize, inside: bool) -> bool {
+        let numeric = if inside { self.tabular } else { self.numbers };
+        self.unknown() >= min.get() && numeric * 2 < self.len()
+    }
+}
+
+fn count_words(line: &str) -> usize {
+    line.split_whitespace().count()
+}
+
+fn count_numbers(line: &str) -> u32 {
+    line.split_whitespace()
+        .filter(|w| w.bytes().any(|b| b.is_ascii_digit()))
+        .count()
+        .min(u32::MAX as usize) as u32
+}
+
+fn is_closing_quote(c: char) -> bool {
+    matches!(c, '”' | '’' | '"' | '\'' | '»')
+}
+
+/// Classifies the end of a line, looking through trailing emoji, closing brackets
+/// and quotes. A line ending in a closing quote counts as a sentence: a quoted
+/// paragraph ("…,” he said.” / “We will.”) is content, not a menu item.
+fn line_end(line: &str) -> End {
+    let mut saw_quote = false;
+    for c in line.chars().rev() {
+        match c {
+            '.' | '!' | '?' | '…' | ';' => return End::Sentence,
+            ':' => return if saw_quote { End::Sentence } else { End::Colon },
+            c if is_closing_quote(c) => saw_quote = true,
+            ')' | ']' => {
+                if saw_quote {
+                    return End::Sentence;
+                }
+                return End::Open;
+            }
+            c if c.is_whitespace() => {}
+            c if c.is_alphanumeric() => {
+                return if saw_quote { End::Sentence } else { End::Open };
+            }
+            // Emoji, arrows and other symbols after the last word.
+            c if !c.is_ascii() && !is_closing_quote(c) && c != '–' && c != '—' => {}
+            _ => return if saw_quote { End::Sentence } else { End::Open },
+        }
+    }
+    End::Open
+}
+
+/// Leading characters a match key drops: bullets, arrows, dashes, pipes.
+const LEAD_JUNK: &[char] = &[
+    '•', '·', '‣', '▸', '▶', '›', '»', '-', '–', '—', '*', '|', '/', '>', '~', ' ',
+];
+/// Trailing characters a match key drops: sentence and list punctuation, arrows.
+const TRAIL_JUNK: &[char] = &[
+    '.', ':', '!', '?', '»', '›', '>', '|', '-', '–', '—', '*', '/', ' ', '▶', '→',
+];
+
+/// Writes `line` into `buf` with curly quotes, primes and "…" folded to ASCII and
+/// tabs and no-break spaces turned into spaces.
+fn fold_key(line: &str, buf: &mut String) {
+    buf.clear();
+    for c in line.chars() {
+        match c {
+            '’' | '‘' | '′' => buf.push('\''),
+            '“' | '”' | '″' => buf.push('"'),
+            '…' => buf.push_str("..."),
+            '\u{a0}' | '\t' => buf.push(' '),
+            c => buf.push(c),
+        }
+    }
+}
+
+/// The key literal rules are compared with: quotes and ellipses folded to ASCII,
+/// leading bullets and trailing punctuation removed. Reuses `buf`.
+fn match_key<'b>(line: &str, buf: &'b mut String) -> &'b str {
+    fold_key(line, buf);
+    buf.trim_start_matches(LEAD_JUNK)
+        .trim_end_matches(TRAIL_JUNK)
+}
+
+impl fmt::Display for RuleId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "rule#{}", self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    /// The shipped default rules, from the product's default config.
+    fn default_config() -> BoilerplateConfig {
+        crate::config::PipelineConfig::default_config()
+            .stages
+            .into_iter()
+            .find_map(|s| match s {
+                crate::config::StageConfig::Boilerplate(c) => Some(c),
+                _ => None,
+            })
+            .expect("the default config has a boilerplate stage")
+    }
+
+    fn default_bp() -> Boilerplate {
+        Boilerplate::build(&default_config()).expect("default config builds")
+    }
+
+    /// Classifies `doc` (lines separated by '\n') and returns (line, verdict) for
+    /// every non-blank line, the verdict being the rule name or "" for kept.
+    fn verdicts(bp: &Boilerplate, doc: &str, repeats: &dyn RepeatLookup) -> Vec<(String, String)> {
+        let lines: Vec<&str> = doc.lines().map(str::trim).collect();
+        let mut out = Vec::new();
+        bp.classify(&lines, repeats, &mut out);
+        assert_eq!(out.len(), lines.len());
+        lines
+            .iter()
+            .zip(&out)
+            .filter(|(l, _)| !l.is_empty())
+            .map(|(l, v)| {
+                (
+                    l.to_string(),
+                    v.map_or(String::new(), |id| bp.rule_name(id).to_string()),
+                )
+            })
+            .collect()
+    }
+
+    fn kept(bp: &Boilerplate, doc: &str) -> Vec<String> {
+        verdicts(bp, doc, &NoRepeats)
+            .into_iter()
+            .filter(|(_, v)| v.is_empty())
+            .map(|(l, _)| l)
+            .collect()
+    }
+
+    fn assert_kept(bp: &Boilerplate, doc: &str, lines: &[&str]) {
+        let all = verdicts(bp, doc, &NoRepeats);
+        for want in lines {
+            let (_, v) = all
+                .iter()
+                .find(|(l, _)| l == want)
+                .unwrap_or_else(|| panic!("{want:?} is not a line of the document"));
+            assert!(
+                v.is_empty(),
+                "{want:?} was removed by {v}; all verdicts: {all:#?}"
+            );
+        }
+    }
+
+    fn assert_removed(bp: &Boilerplate, doc: &str, lines: &[&str]) {
+        let all = verdicts(bp, doc, &NoRepeats);
+        for want in lines {
+            let (_, v) = all
+                .iter()
+                .find(|(l, _)| l == want)
+                .unwrap_or_else(|| panic!("{want:?} is not a line of the document"));
+            assert!(!v.is_empty(), "{want:?} was kept; all verdicts: {all:#?}");
+        }
+    }
+
+    const PARA_A: &str = "The council said on Tuesday that the new library would open in the spring, two years later than planned.";
+    const PARA_B: &str = "Residents had campaigned for a decade for the building, which replaces a branch that closed after a fire in 2014.";
+    const PARA_C: &str = "The final cost of the project is expected to be about £4.2m, most of it paid for by a government grant.";
+
+    /// One line at a time: (line, expected rule name or "" for no rule).
+    #[test]
+    fn rule_groups_table() {
+        let bp = default_bp();
+        let cases: &[(&str, &str)] = &[
+            // ads
+            ("Advertisement", "ads/exact"),
+            ("Hide Ad", "ads/exact"),
+            ("SPONSORED", "ads/exact"),
+            ("Story continues below advertisement", "ads/exact"),
+            ("Sponsored by Acme Bank", "ads/prefix"),
+            // related (inline)
+            ("READ MORE: Renewed appeal to see man honoured with star outside Town Hall", "related/prefix"),
+            ("Read more: Alibaba poised to launch record-breaking listing", "related/prefix"),
+            ("Also: See Black Friday coverage at CNET", "related/prefix"),
+            ("Ecoflow River 370 Review: Charge up to 9 devices with this power station [Video]", "related/regex"),
+            // related lists
+            ("Related topics:", "related_list/exact"),
+            ("Most read", "related_list/exact"),
+            ("You may also like", "related_list/exact"),
+            ("More in Good Deals", "related_list/prefix"),
+            // share
+            ("Share on Facebook", "share/prefix"),
+            ("Share this on Twitter", "share/prefix"),
+            ("Email a friend", "share/exact"),
+            ("Follow us on", "share/prefix"),
+            ("Follow NBC News", "share/regex"),
+            ("@trevorjd14", "share/regex"),
+            // newsletter
+            ("Sign up for our daily newsletter and get the best stories in your inbox.", "newsletter/prefix"),
+            ("Get Motor Cycle Monthly delivered through your letterbox every month. 12 issues for £11.99.", "newsletter/regex"),
+            // comments
+            ("Add new comment", "comments/exact"),
+            ("Loading comments…", "comments/exact"),
+            ("Loading comments...", "comments/exact"),
+            ("New, 6 comments", "comments/regex"),
+            ("12 comments", "comments/regex"),
+            ("Your email address will not be published. Required fields are marked *", "comments/regex"),
+            // cookie
+            ("By continuing to use this website we will assume you are happy to receive cookies as outlined in our cookie policy", "cookie/regex"),
+            ("We use cookies and other tracking technologies to improve your browsing experience on our site.", "cookie/regex"),
+            ("Accept Policy", "cookie/exact"),
+            ("Cookies on our website", "cookie/exact"),
+            // footer
+            ("© 2019 NBC UNIVERSAL", "footer/prefix"),
+            ("Copyright © Mortons Media Group Ltd, Media Centre, Morton Way, Horncastle.", "footer/prefix"),
+            ("Vox Media © 2019 Vox Media, LLC. All Rights Reserved", "footer/regex"),
+            ("About us | Stats | Advertise with us | Terms of service | Privacy policy", "footer/regex"),
+            ("Privacy Policy", "footer/exact"),
+            ("Terms & Conditions", "footer/exact"),
+            // nav / ui
+            ("Skip to main content", "nav/exact"),
+            ("Sign in", "nav/exact"),
+            ("Search", "nav/exact"),
+            ("Home › News › World", "nav/regex"),
+            ("Page 2 of 5", "nav/regex"),
+            ("Previous Post:2012 Harley-Davidson Fatboy 1800 | Reader review", "nav/prefix"),
+            // meta
+            ("Tags: Alibaba", "meta/prefix"),
+            ("Filed under:", "meta/regex"),
+            ("date 2018-03-01 Page Content 1", "meta/regex"),
+            // media
+            ("Picture: Scott Merrylees", "media/regex"),
+            ("Photo: Gene J. Puskar", "media/regex"),
+            ("Main image credit: Getty", "media/regex"),
+            ("Image 1 of 5", "media/regex"),
+            ("Image 1 of / 1", "media/regex"),
+            ("Natalie Naccache | Bloomberg | Getty Images", "media/regex"),
+            ("Caption", "media/exact"),
+            // other
+            ("___", "other/regex"),
+            // Content that must not match any rule.
+            ("Ian Thomas. Picture: Scott Merrylees", ""),
+            ("More than 600,000 Israelis live in settlements in east Jerusalem and the West Bank.", ""),
+            ("More “Questions” for your opponent", ""),
+            ("Share prices fell 3% in early trading on Monday.", ""),
+            ("Shareholders will vote on the deal in March.", ""),
+            ("Comments from the minister were not available.", ""),
+            ("Search and rescue teams worked through the night.", ""),
+            ("Home prices rose for a third month in a row.", ""),
+            ("By Chris Pokorny", ""),
+            ("Source: Moneycontrol.com", ""),
+            ("She baked chocolate chip cookies for the whole street.", ""),
+            ("Related party transactions must be disclosed to shareholders.", ""),
+            ("Photography was her first love, she said.", ""),
+        ];
+        for &(line, want) in cases {
+            let got = bp.match_rule(line).map_or("", |id| bp.rule_name(id));
+            assert_eq!(got, want, "line {line:?}");
+        }
+    }
+
+    #[test]
+    fn leading_menu_and_trailing_footer_go_header_stays() {
+        let bp = default_bp();
+        let doc = format!(
+            "Skip to content\n\nNews\nSport\nBusiness\nCulture\nTravel\n\nWorld\n\n\
+             Library to open two years late after funding row\n\n\
+             By Jane Smith\n\nUpdated 14 March 2019, 10:02 GMT\n\nShare\nTweet\n\n\
+             {PARA_A}\n\n{PARA_B}\n\nWhat happens next\n\n{PARA_C}\n\n\
+             Advertisement\n\nAbout us\nContact\nCareers\nPrivacy Policy\n\n© 2019 Example News Ltd\n"
+        );
+        let got = kept(&bp, &doc);
+        assert_eq!(
+            got,
+            vec![
+                // "World" (a section label above the headline) is a kicker.
+                "Library to open two years late after funding row",
+                "By Jane Smith",
+                "Updated 14 March 2019, 10:02 GMT",
+                PARA_A,
+                PARA_B,
+                "What happens next",
+                PARA_C,
+            ]
+        );
+    }
+
+    /// Protections: headings between paragraphs, list items introduced by ':',
+    /// bylines, table rows and quoted paragraphs ending in a curly quote.
+    #[test]
+    fn protections_table() {
+        let bp = default_bp();
+        let cases: &[(&str, &[&str])] = &[
+            (
+                // List items introduced by a sentence ending in ':' (blank-separated).
+                "Ian Thomas has been recommended as our new chief executive of the borough council.\n\n\
+                 Organisations from across the borough also took part in the selection process, including:\n\n\
+                 Lewisham Hospital\n\nthe police\n\nGoldsmiths, University of London\n\nPhoenix Community Housing\n\n\
+                 Ian’s background\n\n\
+                 Ian has had 33 years’ experience in the public, voluntary and private sectors and has worked in housing.",
+                &["Lewisham Hospital", "the police", "Goldsmiths, University of London", "Phoenix Community Housing", "Ian’s background"],
+            ),
+            (
+                // A list under a question heading, before the first paragraph.
+                "Dare to Play 3 / October pack\n\nWhat’s new in 2.26 (September pack)?\n\n\
+                 New tasks for the game!\nMore “Questions” for your opponent\nChallenges coming soon\nBetter Android support\nBugs fixed\n\n\
+                 You are a couple who have been together for a long time and want to try something new this weekend.",
+                &["What’s new in 2.26 (September pack)?", "Challenges coming soon", "Better Android support", "Bugs fixed"],
+            ),
+            (
+                // Headings between paragraphs; a short closing paragraph.
+                &format!("{PARA_A}\n\nSummary\n\n{PARA_B}\n\nGoing forward\n\n{PARA_C}\n\nWe look forward to sharing updates."),
+                &["Summary", "Going forward", "We look forward to sharing updates."],
+            ),
+            (
+                // Table rows inside the body.
+                &format!("{PARA_A}\n\nDefensive Line\n\nPos Player Plays % Stats\nDL Larry Ogunjobi 63 85%\nDL Myles Garrett 57 77%\nDL Chad Thomas 57 77%\nDL Chris Smith 29 39%\nDL Eli Ankou 13 18%\nDL Joe Smith 12 16%\nDL Sam Jones 10 14%\nDL Ben Ross 9 12%\n\n{PARA_B}"),
+                &["Defensive Line", "Pos Player Plays % Stats", "DL Larry Ogunjobi 63 85%", "DL Ben Ross 9 12%"],
+            ),
+            (
+                // Bylines and datelines around a nav block.
+                &format!("Home\nNews\nSport\nWeather\n\nNov. 20, 2019, 9:28 AM UTC\nBy Reuters\n\n{PARA_A}\n\n{PARA_B}\n\n(Reporting by Will Dunham; Editing by Tom Brown)\n\n© Reuters"),
+                &["Nov. 20, 2019, 9:28 AM UTC", "By Reuters", "(Reporting by Will Dunham; Editing by Tom Brown)"],
+            ),
+            (
+                // Quoted paragraphs ending in a curly quote are sentences (C4's mistake).
+                "Council plans new library\n\nHome\nNews\nSport\n\n\
+                 “I work on the principle that if it’s not good enough for my family, it’s not good enough for the people we serve.”\n\n\
+                 “Some of the good stuff that’s happened in Rotherham has been in spite of ineffective leadership,’\n\n\
+                 ‘It was a shock to the system, receiving the letter from the Cabinet Office in the post,’",
+                &[
+                    "“I work on the principle that if it’s not good enough for my family, it’s not good enough for the people we serve.”",
+                    "‘It was a shock to the system, receiving the letter from the Cabinet Office in the post,’",
+                ],
+            ),
+            (
+                // A caption that carries a credit is content; the credit-only line is not.
+                &format!("How Rotherham worked hard to get back on its own two feet\n\nIan Thomas. Picture: Scott Merrylees\n\n{PARA_A}\n\n{PARA_B}"),
+                &["How Rotherham worked hard to get back on its own two feet", "Ian Thomas. Picture: Scott Merrylees"],
+            ),
+            (
+                // A closing short paragraph after an inline ad.
+                &format!("{PARA_A}\n\n{PARA_B}\n\nAdvertisement\n\nThe hearing continues on Monday."),
+                &["The hearing continues on Monday."],
+            ),
+            (
+                // "Related" as a heading followed by a paragraph does not wipe the rest.
+                &format!("{PARA_A}\n\nComments\n\n{PARA_B}\n\n{PARA_C}"),
+                &[PARA_B, PARA_C],
+            ),
+        ];
+        for (doc, want) in cases {
+            assert_kept(&bp, doc, want);
+        }
+    }
+
+    #[test]
+    fn context_removals_table() {
+        let bp = default_bp();
+        let cases: &[(&str, &[&str])] = &[
+            (
+                // A cookie banner takes its block's buttons and links with it.
+                "Accessibility Links\nQuick Send CV\nCookies on our website\n\
+                 By continuing to use this website we will assume you are happy to receive cookies as outlined in our cookie policy\nAccept Policy\n\n\
+                 Rotherham Council hit the national headlines over its failings to deal with child sexual exploitation.",
+                &["Accessibility Links", "Quick Send CV", "Accept Policy"],
+            ),
+            (
+                // Everything after a comments header goes, sentences and dates included.
+                &format!("{PARA_A}\n\n{PARA_B}\n\nComments\n\nJamie Cassidy on November 15, 2018 at 10:12 am said:\n\n\
+                 I am so pumped about this! I feel like this really fills in a gap in the architecture of the ecosystem.\n\nReply"),
+                &["Jamie Cassidy on November 15, 2018 at 10:12 am said:", "I am so pumped about this! I feel like this really fills in a gap in the architecture of the ecosystem."],
+            ),
+            (
+                // A teaser list after the body (blank-separated headlines).
+                &format!("{PARA_A}\n\n{PARA_B}\n\nFTC: We use income earning auto affiliate links.\n\n\
+                 Video: 16-inch MacBook Pro top features\n\nWhat to buy for the person who has the latest tech\n\n\
+                 Using HomeKit Secure Video in iOS 13.2\n\nApple Fifth Avenue has creative potential all night"),
+                &["Video: 16-inch MacBook Pro top features", "What to buy for the person who has the latest tech", "Apple Fifth Avenue has creative potential all night"],
+            ),
+            (
+                // Short single lines between menus in the navigation part of the page.
+                &format!("News\nSport\nBusiness\n\nTV\n\nToday\nNightly News\nMeet the Press\n\nThe headline of this story\n\n{PARA_A}\n\n{PARA_B}"),
+                &["TV", "Today", "Nightly News"],
+            ),
+        ];
+        for (doc, want) in cases {
+            assert_removed(&bp, doc, want);
+        }
+    }
+
+    struct Freq(HashMap<String, u32>);
+    impl RepeatLookup for Freq {
+        fn doc_frequency(&self, line: &str) -> u32 {
+            self.0.get(&line.to_lowercase()).copied().unwrap_or(0)
+        }
+    }
+
+    #[test]
+    fn corpus_repeats() {
+        let bp = default_bp();
+        let quote = "“We will keep working with the council to make sure every child gets the support they need,” she said.";
+        let freq = Freq(
+            [
+                ("the daily bugle - local news you can trust".to_string(), 40),
+                (quote.to_lowercase(), 40),
+                ("by jane smith".to_string(), 40),
+                ("once in two documents".to_string(), 2),
+            ]
+            .into_iter()
+            .collect(),
+        );
+        let doc = format!("The Daily Bugle - Local news you can trust\n\nBy Jane Smith\n\n{PARA_A}\n\n{quote}\n\nOnce in two documents\n\n{PARA_B}");
+        let v = verdicts(&bp, &doc, &freq);
+        let verdict = |l: &str| {
+            v.iter()
+                .find(|(x, _)| x == l)
+                .map(|(_, r)| r.as_str())
+                .expect("line present")
+        };
+        assert_eq!(
+            verdict("The Daily Bugle - Local news you can trust"),
+            "repeat/corpus"
+        );
+        assert_eq!(verdict(quote), "", "content-shaped repeats stay");
+        assert_eq!(verdict("By Jane Smith"), "", "protected lines stay");
+        assert_eq!(verdict("Once in two documents"), "", "below the threshold");
+    }
+
+    #[test]
+    fn blank_lines_and_empty_documents() {
+        let bp = default_bp();
+        let mut out = vec![Some(RuleId(0)); 3];
+        bp.classify(&[], &NoRepeats, &mut out);
+        assert!(out.is_empty());
+        let lines = ["", "Advertisement", "", "   "];
+        bp.classify(&lines, &NoRepeats, &mut out);
+        assert_eq!(out.len(), 4);
+        assert_eq!(out[0], None);
+        assert_eq!(out[2], None);
+        assert_eq!(out[3], None);
+        assert_eq!(out[1].map(|id| bp.rule_name(id)), Some("ads/exact"));
+    }
+
+    #[test]
+    fn odd_lines_do_not_panic() {
+        let bp = default_bp();
+        let long = "word ".repeat(5000);
+        let lines = [
+            "”",
+            ":",
+            "…",
+            "’’’",
+            "🙂🙂",
+            "(",
+            "a",
+            "|||",
+            "— —",
+            "\u{a0}",
+            long.as_str(),
+            "x:",
+            "? ?",
+        ];
+        let mut out = Vec::new();
+        bp.classify(&lines, &NoRepeats, &mut out);
+        assert_eq!(out.len(), lines.len());
+    }
+
+    #[test]
+    fn line_end_table() {
+        let cases = [
+            ("He said it was over.", End::Sentence),
+            ("“We will,” she said. “It is done.”", End::Sentence),
+            ("the most difficult job in Britain”", End::Sentence),
+            ("‘It was a shock to the system,’", End::Sentence),
+            ("Book your tickets today! 🙂", End::Sentence),
+            ("Organisations took part, including:", End::Colon),
+            ("Titan in false colour (NASA/JPL)", End::Open),
+            ("Latest News", End::Open),
+            ("", End::Open),
+        ];
+        for (line, want) in cases {
+            assert_eq!(line_end(line), want, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn build_errors_name_the_rule() {
+        let group = |name: &str| RuleGroup {
+            name: name.into(),
+            reason: "test".into(),
+            exact: vec![],
+            prefix: vec![],
+            regex: vec![],
+            max_words: None,
+            starts_section: false,
+            spreads_to_block: false,
+        };
+        let mut cfg = BoilerplateConfig {
+            groups: vec![group("ads"), group("share"), group("bad")],
+            protect: vec![],
+            context: ContextConfig::default(),
+            repeat: RepeatConfig::default(),
+        };
+        cfg.groups[2].regex = vec!["ok".into(), "(unclosed".into()];
+        let err = Boilerplate::build(&cfg).unwrap_err().to_string();
+        assert!(err.starts_with("groups[2].regex[1]: "), "{err}");
+
+        cfg.groups[2].regex.clear();
+        cfg.groups[1].prefix = vec!["Share on".into(), " … ".into()];
+        let err = Boilerplate::build(&cfg).unwrap_err().to_string();
+        assert!(err.starts_with("groups[1].prefix[1]: "), "{err}");
+
+        cfg.groups[1].prefix.clear();
+        cfg.groups[2].name = "ads".into();
+        let err = Boilerplate::build(&cfg).unwrap_err().to_string();
+        assert!(err.starts_with("groups[2].name: duplicate"), "{err}");
+
+        cfg.groups[2].name = "bad".into();
+        cfg.protect = vec!["[".into()];
+        let err = Boilerplate::build(&cfg).unwrap_err().to_string();
+        assert!(err.starts_with("protect[0]: "), "{err}");
+    }
+
+    #[test]
+    fn config_rejects_unknown_fields_and_zero_thresholds() {
+        let bad = toml::from_str::<BoilerplateConfig>("[context]\nbody_min_wrods = 3\n");
+        assert!(bad.is_err());
+        let zero = toml::from_str::<BoilerplateConfig>("[repeat]\nmin_docs = 0\n");
+        assert!(zero.is_err());
+        let minimal: BoilerplateConfig = toml::from_str("").expect("all fields have defaults");
+        assert!(Boilerplate::build(&minimal).is_ok());
+    }
+
+    #[test]
+    fn rule_names_are_stable() {
+        let bp = default_bp();
+        let names: Vec<&str> = bp.rules().map(|(_, n)| n).collect();
+        assert_eq!(&names[..3], &["ads/exact", "ads/prefix", "ads/regex"]);
+        for ctx in CONTEXT_RULES {
+            assert!(names.contains(&ctx), "{ctx}");
+        }
+        assert_eq!(bp.rule_count(), names.len());
+        assert_eq!(bp.rule_name(RuleId(u32::MAX)), "unknown");
+    }
+
+    #[test]
+    fn send_and_sync() {
+        fn check<T: Send + Sync>() {}
+        check::<Boilerplate>();
+    }
+
+    /// Linear time: a 100k-line page (menus, paragraphs, lists) classifies quickly.
+    #[test]
+    fn large_document_is_linear() {
+        let bp = default_bp();
+        let mut text = String::new();
+        for i in 0..10_000 {
+            text.push_str("News\nSport\nShare\n\n");
+            text.push_str(PARA_A);
+            text.push_str("\n\nThe list:\n");
+            text.push_str(&format!("Item {i}\n"));
+            text.push_str("Comments\n");
+        }
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines.len() >= 90_000);
+        let mut out = Vec::new();
+        let start = std::time::Instant::now();
+        bp.classify(&lines, &NoRepeats, &mut out);
+        assert_eq!(out.len(), lines.len());
+        // Generous bound for debug builds on a loaded machine; quadratic would take minutes.
+        assert!(start.elapsed().as_secs() < 20, "took {:?}", start.elapsed());
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The pipeline stage: the classifier above, fed from a `Document` and the
+// corpus profile.
+
+use std::sync::Arc;
 
 use crate::corpus::{source_seed, CorpusProfile};
 use crate::document::{Document, Reason};
 use crate::stage::Stage;
 use crate::stats::StageStats;
 
-/// A named group of line rules, e.g. `ads` or `cookie`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RuleGroup {
-    /// Group name; removals are reported as `NAME/exact`, `NAME/prefix`, `NAME/regex`.
-    pub name: String,
-    /// Why lines of this group are chrome (documentation for config readers).
-    pub reason: String,
-    /// Whole lines, compared ASCII-case-insensitively.
-    #[serde(default)]
-    pub exact: Vec<String>,
-    /// Line starts, compared ASCII-case-insensitively.
-    #[serde(default)]
-    pub prefix: Vec<String>,
-    /// Regexes matched against the whole line (anchor them yourself).
-    #[serde(default)]
-    pub regex: Vec<String>,
-}
-
-/// Options of the `boilerplate` stage.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BoilerplateConfig {
-    /// A line found in at least this many documents of one source is a
-    /// corpus repeat (unless content-shaped). Leave out to disable.
-    #[serde(default)]
-    pub repeat_min_docs: Option<NonZeroUsize>,
-    /// Lines with more words than this are content-shaped and never
-    /// removed as corpus repeats. Default 12.
-    #[serde(default = "default_repeat_max_words")]
-    pub repeat_max_words: NonZeroUsize,
-    /// The rule groups.
-    #[serde(default)]
-    pub groups: Vec<RuleGroup>,
-}
-
-fn default_repeat_max_words() -> NonZeroUsize {
-    NonZeroUsize::new(12).expect("not zero")
-}
-
 impl BoilerplateConfig {
-    /// True when corpus repeats are on.
+    /// True when the corpus-repeat rule is on, so pass 1 must run.
     pub fn needs_corpus_profile(&self) -> bool {
-        self.repeat_min_docs.is_some()
+        self.repeat.enabled
     }
 
-    /// Compiles the rules. Errors are `(key, message)` with the key
-    /// relative to the stage table, e.g. `groups[2].regex[0]`.
-    pub fn build(&self, profile: &CorpusProfile) -> Result<BoilerplateStage, (String, String)> {
-        let mut names: Vec<Arc<str>> = Vec::new();
-        let mut exact_pats = Vec::new();
-        let mut exact_ids = Vec::new();
-        let mut prefix_pats = Vec::new();
-        let mut prefix_ids = Vec::new();
-        let mut regex_pats = Vec::new();
-        let mut regex_ids = Vec::new();
-        for (g, group) in self.groups.iter().enumerate() {
-            if group.name.is_empty() || group.name.contains('/') {
-                return Err((
-                    format!("groups[{g}].name"),
-                    "a group name must be non-empty and contain no '/'".into(),
-                ));
+    /// Builds the stage. Errors are `(key, message)` with the key relative
+    /// to the stage table, e.g. `groups[2].regex[0]`.
+    pub fn build_stage(
+        &self,
+        profile: &Arc<CorpusProfile>,
+    ) -> Result<BoilerplateStage, (String, String)> {
+        let inner = Boilerplate::build(self).map_err(|e| {
+            let text = e.to_string();
+            match text.split_once(": ") {
+                Some((key, msg)) => (key.to_string(), msg.to_string()),
+                None => (String::new(), text),
             }
-            let mut id_for = |kind: &str| {
-                names.push(format!("{}/{kind}", group.name).into());
-                names.len() - 1
-            };
-            if !group.exact.is_empty() {
-                let id = id_for("exact");
-                for p in &group.exact {
-                    exact_pats.push(p.clone());
-                    exact_ids.push(id);
-                }
-            }
-            if !group.prefix.is_empty() {
-                let id = id_for("prefix");
-                for p in &group.prefix {
-                    prefix_pats.push(p.clone());
-                    prefix_ids.push(id);
-                }
-            }
-            if !group.regex.is_empty() {
-                let id = id_for("regex");
-                for (r, p) in group.regex.iter().enumerate() {
-                    regex::Regex::new(p)
-                        .map_err(|e| (format!("groups[{g}].regex[{r}]"), e.to_string()))?;
-                    regex_pats.push(p.clone());
-                    regex_ids.push(id);
-                }
-            }
-        }
-        let automaton = |pats: &[String]| {
-            AhoCorasickBuilder::new()
-                .ascii_case_insensitive(true)
-                .start_kind(StartKind::Anchored)
-                .match_kind(MatchKind::LeftmostLongest)
-                .build(pats)
-                .map_err(|e| ("groups".to_string(), e.to_string()))
-        };
-        let repeat_id = self.repeat_min_docs.map(|_| {
-            names.push("repeat/corpus".into());
-            names.len() - 1
-        });
+        })?;
+        let names = inner.rules().map(|(_, n)| Arc::from(n)).collect();
         Ok(BoilerplateStage {
-            exact: automaton(&exact_pats)?,
-            exact_ids,
-            prefix: automaton(&prefix_pats)?,
-            prefix_ids,
-            regexes: RegexSet::new(&regex_pats)
-                .map_err(|e| ("groups".to_string(), e.to_string()))?,
-            regex_ids,
+            inner,
             names,
-            repeat_id,
-            repeat_min_docs: self
-                .repeat_min_docs
-                .map_or(u32::MAX, |n| u32::try_from(n.get()).unwrap_or(u32::MAX)),
-            repeat_max_words: self.repeat_max_words.get(),
-            profile: profile.clone(),
+            profile: Arc::clone(profile),
         })
     }
 }
@@ -141,43 +1733,21 @@ impl BoilerplateConfig {
 /// The built `boilerplate` stage.
 #[derive(Debug)]
 pub struct BoilerplateStage {
-    exact: AhoCorasick,
-    exact_ids: Vec<usize>,
-    prefix: AhoCorasick,
-    prefix_ids: Vec<usize>,
-    regexes: RegexSet,
-    regex_ids: Vec<usize>,
+    inner: Boilerplate,
+    /// Rule names by rule index, shared by every removal's reason.
     names: Vec<Arc<str>>,
-    repeat_id: Option<usize>,
-    repeat_min_docs: u32,
-    repeat_max_words: usize,
-    profile: CorpusProfile,
+    profile: Arc<CorpusProfile>,
 }
 
-impl BoilerplateStage {
-    /// The rule that removes `line`, if any.
-    fn classify(&self, line: &str, seed: u64) -> Option<usize> {
-        if line.is_empty() {
-            return None;
-        }
-        let anchored = aho_corasick::Input::new(line).anchored(aho_corasick::Anchored::Yes);
-        if let Some(m) = self.exact.find(anchored.clone()) {
-            if m.end() == line.len() {
-                return Some(self.exact_ids[m.pattern().as_usize()]);
-            }
-        }
-        if let Some(m) = self.prefix.find(anchored) {
-            return Some(self.prefix_ids[m.pattern().as_usize()]);
-        }
-        if let Some(i) = self.regexes.matches(line).iter().next() {
-            return Some(self.regex_ids[i]);
-        }
-        let id = self.repeat_id?;
-        if line.split_whitespace().count() > self.repeat_max_words {
-            return None;
-        }
-        let e = self.profile.lookup(line, seed)?;
-        (e.docs >= self.repeat_min_docs).then_some(id)
+/// The corpus profile as the classifier asks it, for one document's source.
+struct ProfileLookup<'a> {
+    profile: &'a CorpusProfile,
+    seed: u64,
+}
+
+impl RepeatLookup for ProfileLookup<'_> {
+    fn doc_frequency(&self, line: &str) -> u32 {
+        self.profile.lookup(line, self.seed).map_or(0, |e| e.docs)
     }
 }
 
@@ -187,10 +1757,32 @@ impl Stage for BoilerplateStage {
     }
 
     fn apply(&self, doc: &mut Document, stats: &mut StageStats) {
-        let seed = source_seed(doc.source.as_deref());
-        stats.lines_removed += doc.remove_lines(self.name(), |_, t| {
-            self.classify(t, seed)
-                .map(|id| Reason::Rule(Arc::clone(&self.names[id])))
-        }) as u64;
+        // The classifier reads blocks (lines between blank lines). Blank
+        // lines were removed by `normalize`, but their place is still
+        // known: a gap in the input line numbers. Re-insert one "" there.
+        let mut view: Vec<&str> = Vec::with_capacity(doc.lines().len() * 2);
+        let mut index: Vec<usize> = Vec::with_capacity(doc.lines().len());
+        let mut prev_origin = 0;
+        for line in doc.lines() {
+            if line.origin > prev_origin + 1 && prev_origin > 0 {
+                view.push("");
+            }
+            prev_origin = line.origin;
+            index.push(view.len());
+            view.push(&line.text);
+        }
+        let lookup = ProfileLookup {
+            profile: &self.profile,
+            seed: source_seed(doc.source.as_deref()),
+        };
+        let mut verdicts = Vec::new();
+        self.inner.classify(&view, &lookup, &mut verdicts);
+        let reasons: Vec<Option<Reason>> = index
+            .iter()
+            .map(|&v| verdicts[v].map(|id| Reason::Rule(Arc::clone(&self.names[id.index()]))))
+            .collect();
+        if reasons.iter().any(Option::is_some) {
+            stats.lines_removed += doc.remove_lines(self.name(), |i, _| reasons[i].clone()) as u64;
+        }
     }
 }

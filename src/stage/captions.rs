@@ -170,6 +170,9 @@ mod tests {
     fn unglue_respects_char_boundaries() {
         assert_eq!(unglue("ÉtéÉté", 2), Some("Été"));
         assert_eq!(unglue("é", 1), None);
-        assert_eq!(unglue("Ian ThomasIan ThomasIan ThomasIan Thomas", 4), Some("Ian Thomas"));
+        assert_eq!(
+            unglue("Ian ThomasIan ThomasIan ThomasIan Thomas", 4),
+            Some("Ian Thomas")
+        );
     }
 }

@@ -91,22 +91,24 @@ fn ends_phrase(c: Option<char>) -> bool {
     c.is_some_and(|c| c.is_alphanumeric() || matches!(c, '.' | ',' | '!' | '?' | ';' | ':' | '…'))
 }
 
-/// Pairs of guillemets in a line: the first `«` or `»` opens, the next
-/// occurrence of the other one closes. Unpaired ones stay as they are.
+/// Pairs of guillemets in a line, nested like brackets: an occurrence of
+/// the same character as the innermost open one opens another level, the
+/// other character closes it (so `«…»` and `»…«` both pair). Whatever is
+/// left open at the end stays as it is, and since those are all the same
+/// character, a second pass finds nothing more to pair.
 fn pair_guillemets(chars: &[char], open: char, close: char, marks: &mut [Option<char>], to: char) {
-    let mut opened: Option<(usize, char)> = None;
+    let mut stack: Vec<usize> = Vec::new();
     for (i, &c) in chars.iter().enumerate() {
         if c != open && c != close {
             continue;
         }
-        match opened {
-            Some((j, o)) if c != o => {
+        match stack.last() {
+            Some(&j) if chars[j] != c => {
+                stack.pop();
                 marks[j] = Some(to);
                 marks[i] = Some(to);
-                opened = None;
             }
-            Some(_) => {}
-            None => opened = Some((i, c)),
+            _ => stack.push(i),
         }
     }
 }
@@ -116,7 +118,9 @@ fn pair_guillemets(chars: &[char], open: char, close: char, marks: &mut [Option<
 /// apostrophe between letters (`don't`) never closes, and a backtick in a
 /// Markdown code span is closed by another backtick first, so it stays.
 fn pair_backticks(chars: &[char], marks: &mut [Option<char>]) {
-    let is_apos = |c: char| c == '\'' || c == '\u{2019}';
+    // Every character the stage maps to `'` can close, so that a second
+    // pass over the output sees the same closers as the first.
+    let is_apos = |c: char| matches!(c, '\'' | '\u{2018}'..='\u{201b}' | '\u{2032}' | '\u{2bc}');
     let n = chars.len();
     let mut i = 0;
     while i < n {
@@ -169,7 +173,30 @@ fn pair_backticks(chars: &[char], marks: &mut [Option<char>]) {
 impl Quotes {
     /// Normalises the quotes of one line into `out`. Returns false when
     /// nothing changes.
+    ///
+    /// Backtick pairing and doubled-quote collapsing depend on the
+    /// characters around them, and mapping can create new neighbours
+    /// (`’’»` becomes `""`). So a line whose output still has a backtick or
+    /// a `""` is passed again until nothing changes: the stage is
+    /// idempotent. Any other change in a further pass is impossible, since
+    /// every other character the stage maps is gone. Each pass that
+    /// changes something maps, drops or collapses a character, so this ends.
     pub fn normalize_line(&self, line: &str, out: &mut String) -> bool {
+        if !self.normalize_once(line, out) {
+            return false;
+        }
+        let mut next = String::new();
+        while out.contains('`') || out.contains("\"\"") {
+            next.clear();
+            if !self.normalize_once(out, &mut next) {
+                break;
+            }
+            std::mem::swap(out, &mut next);
+        }
+        true
+    }
+
+    fn normalize_once(&self, line: &str, out: &mut String) -> bool {
         if !line.bytes().any(|b| CANDIDATE[b as usize]) {
             return false;
         }
@@ -189,20 +216,20 @@ impl Quotes {
         let mut i = 0;
         while i < n {
             let c = chars[i];
+            let prev = i.checked_sub(1).map(|j| chars[j]);
+            if self.cfg.collapse_doubled {
+                if let Some(skip) = doubled_run(&chars, &marks, i, prev) {
+                    out.push('"');
+                    i += skip;
+                    continue;
+                }
+            }
             if let Some(m) = marks[i] {
                 if m != '\0' {
                     out.push(m);
                 }
                 i += 1;
                 continue;
-            }
-            let prev = i.checked_sub(1).map(|j| chars[j]);
-            if self.cfg.collapse_doubled {
-                if let Some(skip) = doubled_run(&chars, i, prev) {
-                    out.push('"');
-                    i += skip;
-                    continue;
-                }
             }
             out.push(match c {
                 '\u{2018}'..='\u{201b}' | '\u{2032}' => '\'',
@@ -218,20 +245,30 @@ impl Quotes {
 
 /// If a doubled quote starts at `i` and stands before a word (opener) or
 /// after one (closer), returns its length (2) so the caller emits one `"`.
-fn doubled_run(chars: &[char], i: usize, prev: Option<char>) -> Option<usize> {
+/// A paired guillemet that becomes `"` counts as a double quote here, so
+/// that `«»` after a word collapses in the first pass, not the second.
+fn doubled_run(
+    chars: &[char],
+    marks: &[Option<char>],
+    i: usize,
+    prev: Option<char>,
+) -> Option<usize> {
+    let dq = |j: usize| match marks[j] {
+        Some(m) => m == '"',
+        None => is_double(chars[j]),
+    };
     let c = chars[i];
-    let run_of = |pred: &dyn Fn(char) -> bool| chars[i..].iter().take_while(|&&x| pred(x)).count();
-    let run = if is_double(c) {
+    let run = if dq(i) {
         // A run that started before `i` was already decided there.
-        if prev.is_some_and(is_double) {
+        if i > 0 && dq(i - 1) {
             return None;
         }
-        run_of(&is_double)
-    } else if c == '\u{2018}' || c == '\u{2019}' {
+        (i..chars.len()).take_while(|&j| dq(j)).count()
+    } else if marks[i].is_none() && (c == '\u{2018}' || c == '\u{2019}') {
         if prev == Some(c) {
             return None;
         }
-        run_of(&|x| x == c)
+        chars[i..].iter().take_while(|&&x| x == c).count()
     } else {
         return None;
     };
@@ -239,7 +276,7 @@ fn doubled_run(chars: &[char], i: usize, prev: Option<char>) -> Option<usize> {
         return None;
     }
     let next = chars.get(i + 2).copied();
-    let opener = !is_word(prev) && !prev.is_some_and(|p| p == '\'') && is_word(next);
+    let opener = !is_word(prev) && prev.is_none_or(|p| p != '\'') && is_word(next);
     let closer = ends_phrase(prev) && !is_word(next);
     let ok = match c {
         '\u{2018}' => opener,
@@ -329,6 +366,7 @@ mod tests {
             ),
             ("single guillemets", "‹oui›", "'oui'"),
             ("lone guillemet is an arrow", "Read more »", "Read more »"),
+            ("nested guillemets", "« a « b » c »", "\" a \" b \" c \""),
             ("latex quotes", "``Quoted,'' he said", "\"Quoted,\" he said"),
             ("unix quotes", "use `make' here", "use 'make' here"),
             (
@@ -356,7 +394,17 @@ mod tests {
 
     #[test]
     fn idempotent_and_ascii_untouched() {
-        for s in ["“A” ‘b’ ““c", "« x » ``y''", "plain \"text\" 'here'"] {
+        for s in [
+            "“A” ‘b’ ““c",
+            "« x » ``y''",
+            "plain \"text\" 'here'",
+            "`«‘Aa",
+            "`x‹y›",
+            "« « » »",
+            "``a‘‘ `b’",
+            "3.14«» ",
+            "«3.14’’»",
+        ] {
             let once = q(s);
             assert_eq!(q(&once), once, "{s}");
         }

@@ -25,7 +25,7 @@ impl BuiltinLanguage {
     /// The compiled-in language file.
     pub fn data(self) -> &'static str {
         match self {
-            BuiltinLanguage::En => include_str!("../../config/lang/en.toml"),
+            BuiltinLanguage::En => crate::sbd::EN_TOML,
         }
     }
 }

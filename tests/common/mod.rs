@@ -22,7 +22,9 @@ pub fn shared() -> Option<PathBuf> {
         return Some(p);
     }
     if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("../shared is missing, and CI=true: the shared test data must be beside the repository");
+        panic!(
+            "../shared is missing, and CI=true: the shared test data must be beside the repository"
+        );
     }
     eprintln!("SKIP: ../shared is absent; tests that need it are skipped");
     None
@@ -69,7 +71,12 @@ pub fn files(dir: &Path) -> Vec<String> {
             if p.is_dir() {
                 stack.push(p);
             } else {
-                out.push(p.strip_prefix(dir).expect("under dir").to_string_lossy().to_string());
+                out.push(
+                    p.strip_prefix(dir)
+                        .expect("under dir")
+                        .to_string_lossy()
+                        .to_string(),
+                );
             }
         }
     }
