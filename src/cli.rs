@@ -537,12 +537,13 @@ fn slurm(args: SlurmArgs) -> Result<ExitCode> {
         for (_, path, text) in &scripts {
             println!("### {}\n{text}", path.display());
         }
+        // The commands as a shell script that chains the job ids.
         let mut previous: Option<String> = None;
         for step in &steps {
-            let id = format!("${}", step.name.replace('-', "_").to_uppercase());
+            let var = step.name.replace('-', "_").to_uppercase();
             let cmd = step.sbatch_args(previous.as_deref()).join(" ");
-            println!("{} = sbatch {cmd}", &id[1..]);
-            previous = Some(id);
+            println!("{var}=$(sbatch {cmd})");
+            previous = Some(format!("${var}"));
         }
         return Ok(ExitCode::SUCCESS);
     }
