@@ -52,12 +52,14 @@ pub const MAX_SHARDS: u32 = 100_000;
 #[derive(Debug, thiserror::Error)]
 pub enum ShardError {
     /// A file of the run directory (or an input) could not be read or written.
-    #[error("{}: {source}", path.display())]
+    // `error`, not `source`: the message already includes it, and a
+    // `source` would be printed twice in the binary's error chain.
+    #[error("{}: {error}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
         /// Why.
-        source: io::Error,
+        error: io::Error,
     },
     /// A file of the run directory is not what textclean wrote there.
     #[error("{}: {message}", path.display())]
@@ -91,9 +93,9 @@ pub enum ShardError {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> ShardError + '_ {
-    move |source| ShardError::Io {
+    move |error| ShardError::Io {
         path: path.to_path_buf(),
-        source,
+        error,
     }
 }
 
