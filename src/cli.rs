@@ -14,6 +14,7 @@ use crate::input::{InputOptions, InputSpec};
 use crate::output::{write_file_atomic, Format, Unit};
 use crate::run::{self, OutputSpec, RunOptions};
 use crate::sbd::Splitter;
+use crate::shard::{self, PlanOptions, RunFormat, ShardArg, SlurmOptions};
 use crate::stage::sentences::SentencesConfig;
 
 /// textclean: clean scraped web and news text into a training-ready dataset.
@@ -41,6 +42,17 @@ pub enum Command {
     /// Measure throughput: run the pipeline with output discarded and
     /// report MB/s per stage and in total, over K repeats, with peak RSS.
     Bench(BenchArgs),
+    /// Plan a sharded run: write RUN/manifest.json (inputs, shards, config).
+    Plan(PlanArgs),
+    /// Pass 1 of one shard of a planned run: its corpus profile part.
+    Profile(ShardArgs),
+    /// Add up the profile parts of a run into RUN/profile.bin.
+    MergeProfile(RunArg),
+    /// Merge a complete run: output parts in order, summed stats.
+    Merge(MergeArgs),
+    /// Write and submit a run's Slurm job chain (profile array, merge-profile,
+    /// clean array, merge), skipping completed shards; prints the job ids.
+    Slurm(SlurmArgs),
 }
 
 /// Arguments of `bench`.
@@ -67,6 +79,100 @@ pub struct BenchArgs {
     /// Input field names.
     #[command(flatten)]
     pub fields: FieldArgs,
+}
+
+/// The run directory.
+#[derive(Debug, Args)]
+pub struct RunArg {
+    /// Run directory (on a filesystem every node shares).
+    #[arg(long)]
+    pub run: PathBuf,
+}
+
+/// Arguments of `plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Inputs, as for `clean` (not stdin); read in sorted path order.
+    #[arg(required = true)]
+    pub inputs: Vec<String>,
+    /// Run directory to create (new or empty).
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Number of shards (Slurm array tasks).
+    #[arg(long)]
+    pub shards: std::num::NonZeroU32,
+    /// Pipeline config (default: the built-in one); stored in the manifest.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Output format of the merged run.
+    #[arg(long, value_enum, default_value = "jsonl")]
+    pub format: RunFormat,
+    /// One record per document or per sentence.
+    #[arg(long, value_enum, default_value = "doc")]
+    pub unit: Unit,
+    /// Keep every removed line; `merge` writes them to RUN/removed.jsonl.
+    #[arg(long)]
+    pub removed_log: bool,
+    /// Input field names.
+    #[command(flatten)]
+    pub fields: FieldArgs,
+}
+
+/// Arguments of the per-shard passes.
+#[derive(Debug, Args)]
+pub struct ShardArgs {
+    /// Run directory.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Shard I of N (default: SLURM_ARRAY_TASK_ID, then JOB_COMPLETION_INDEX).
+    #[arg(long)]
+    pub shard: Option<ShardArg>,
+    /// Worker threads (default: SLURM_CPUS_PER_TASK, SLURM_CPUS_ON_NODE, or the CPU count).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Stop at the first bad input record.
+    #[arg(long)]
+    pub fail_fast: bool,
+    /// No summary.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// Arguments of `merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Run directory.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Merged output file (default: RUN/output.jsonl or RUN/output.csv).
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// No summary table.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// Arguments of `slurm`.
+#[derive(Debug, Args)]
+pub struct SlurmArgs {
+    /// Run directory (planned).
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Slurm partition.
+    #[arg(long)]
+    pub partition: Option<String>,
+    /// Time limit of each job (sbatch --time).
+    #[arg(long)]
+    pub time: Option<String>,
+    /// CPUs per array task (the worker threads of each shard).
+    #[arg(short = 'c', long)]
+    pub cpus_per_task: Option<u32>,
+    /// Merged output file, passed to `merge -o`.
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// Print the scripts and sbatch commands; write and submit nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Input field names (JSONL and CSV).
@@ -99,11 +205,18 @@ impl FieldArgs {
 pub struct CleanArgs {
     /// Inputs: directories of .txt files, .jsonl or .csv files (optionally
     /// .gz or .zst), or - for JSONL on stdin.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "run")]
     pub inputs: Vec<String>,
     /// Output: a file (- for stdout) for jsonl/csv, a directory for txt.
-    #[arg(short, long)]
-    pub output: String,
+    #[arg(short, long, required_unless_present = "run")]
+    pub output: Option<String>,
+    /// Clean one shard of a planned run (pass 2) instead: inputs, output
+    /// and config come from RUN/manifest.json.
+    #[arg(long, conflicts_with_all = ["inputs", "output", "config", "format", "unit", "removed_log", "stats", "text_field", "id_field", "source_field"])]
+    pub run: Option<PathBuf>,
+    /// With --run: shard I of N (default: SLURM_ARRAY_TASK_ID, then JOB_COMPLETION_INDEX).
+    #[arg(long, requires = "run")]
+    pub shard: Option<ShardArg>,
     /// Pipeline config (default: the built-in config/default.toml).
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -166,6 +279,11 @@ pub fn main() -> Result<ExitCode> {
         Command::CheckConfig { file } => check_config(file),
         Command::SplitSentences(args) => split_sentences(args),
         Command::Bench(args) => bench(args),
+        Command::Plan(args) => plan(args),
+        Command::Profile(args) => profile_shard(args),
+        Command::MergeProfile(args) => merge_profile(args),
+        Command::Merge(args) => merge(args),
+        Command::Slurm(args) => slurm(args),
     }
 }
 
@@ -187,6 +305,9 @@ fn spool_stdin(inputs: &mut [InputSpec]) -> Result<Option<tempfile::TempPath>> {
 }
 
 fn clean(args: CleanArgs) -> Result<ExitCode> {
+    if let Some(run) = &args.run {
+        return clean_shard(run, &args);
+    }
     let config = load_config(args.config.as_ref())?;
     if args.unit == Unit::Sentence && !config.has_sentences() {
         anyhow::bail!("--unit sentence needs a sentences stage in the config");
@@ -211,7 +332,8 @@ fn clean(args: CleanArgs) -> Result<ExitCode> {
         ..RunOptions::default()
     };
     let output = OutputSpec {
-        path: args.output.clone(),
+        // clap requires -o unless --run, which returned above.
+        path: args.output.clone().unwrap_or_default(),
         format: args.format,
         unit: args.unit,
     };
@@ -345,4 +467,180 @@ fn split_sentences(args: SplitArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+fn plan(args: PlanArgs) -> Result<ExitCode> {
+    let config = load_config(args.config.as_ref())?;
+    if args.unit == Unit::Sentence && !config.has_sentences() {
+        anyhow::bail!("--unit sentence needs a sentences stage in the config");
+    }
+    config.build(&crate::corpus::CorpusProfile::empty())?;
+    let opts = PlanOptions {
+        shards: args.shards,
+        format: args.format,
+        unit: args.unit,
+        removed_log: args.removed_log,
+        input: args.fields.options(),
+    };
+    let m = shard::plan(&args.run, &args.inputs, &config, &opts)
+        .with_context(|| format!("planning {}", args.run.display()))?;
+    eprintln!(
+        "textclean: planned {}: {} records in {} inputs, {} shards, config {}",
+        args.run.display(),
+        m.records,
+        m.inputs.len(),
+        m.shards,
+        m.config_hash
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn open_run(dir: &std::path::Path) -> Result<shard::Run> {
+    shard::Run::open(dir).with_context(|| format!("opening run {}", dir.display()))
+}
+
+fn shard_options(threads: Option<usize>, fail_fast: bool) -> RunOptions {
+    RunOptions {
+        threads,
+        progress: false,
+        fail_fast,
+        ..RunOptions::default()
+    }
+}
+
+fn which_shard(run: &shard::Run, arg: Option<ShardArg>) -> Result<u32> {
+    Ok(shard::resolve_shard(
+        arg,
+        |v| std::env::var(v).ok(),
+        run.manifest().shards,
+    )?)
+}
+
+fn profile_shard(args: ShardArgs) -> Result<ExitCode> {
+    let run = open_run(&args.run)?;
+    let i = which_shard(&run, args.shard)?;
+    let opts = shard_options(args.threads, args.fail_fast);
+    let done = run
+        .profile_shard(i, &opts)
+        .with_context(|| format!("profile shard {i} of {}", run.dir().display()))?;
+    if !args.quiet {
+        eprintln!(
+            "textclean: profile shard {i}: records {}..{} in {:.3} s",
+            done.records.start,
+            done.records.end,
+            done.elapsed.as_secs_f64()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn merge_profile(args: RunArg) -> Result<ExitCode> {
+    let run = open_run(&args.run)?;
+    let p = run
+        .merge_profile()
+        .with_context(|| format!("merge-profile {}", run.dir().display()))?;
+    eprintln!(
+        "textclean: {}: {} documents, {} fingerprints",
+        run.profile_path().display(),
+        p.docs(),
+        p.len()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Pass 2 of one shard. Bad records are reported and counted in the
+/// shard's stats, but the shard still succeeds once its parts are
+/// complete: its exit status gates the Slurm chain (`afterok`), and
+/// `merge` gives the run's exit code 1 instead.
+fn clean_shard(dir: &std::path::Path, args: &CleanArgs) -> Result<ExitCode> {
+    let run = open_run(dir)?;
+    let i = which_shard(&run, args.shard)?;
+    let opts = shard_options(args.threads, args.fail_fast);
+    let done = run
+        .clean_shard(i, &opts)
+        .with_context(|| format!("clean shard {i} of {}", run.dir().display()))?;
+    if !args.quiet {
+        if let Some(stats) = done.stats {
+            eprintln!(
+                "textclean: clean shard {i}: records {}..{}",
+                done.records.start, done.records.end
+            );
+            eprint!("{}", crate::stats::Report::new(stats, done.elapsed).table());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn merge(args: MergeArgs) -> Result<ExitCode> {
+    let run = open_run(&args.run)?;
+    let report = run
+        .merge(args.output.as_deref())
+        .with_context(|| format!("merging {}", run.dir().display()))?;
+    if !args.quiet {
+        eprint!("{}", report.table());
+    }
+    Ok(if report.stats.docs_failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn slurm(args: SlurmArgs) -> Result<ExitCode> {
+    let run = open_run(&args.run)?;
+    let exe =
+        std::env::current_exe().context("finding the textclean binary for the job scripts")?;
+    let opts = SlurmOptions {
+        partition: args.partition,
+        time: args.time,
+        cpus_per_task: args.cpus_per_task,
+        output: args.output,
+    };
+    let scripts = run.slurm_scripts(&opts, &exe)?;
+    let steps = run.slurm_steps();
+    if args.dry_run {
+        for (_, path, text) in &scripts {
+            println!("### {}\n{text}", path.display());
+        }
+        // The commands as a shell script that chains the job ids.
+        let mut previous: Option<String> = None;
+        for step in &steps {
+            let var = step.name.replace('-', "_").to_uppercase();
+            let cmd = step.sbatch_args(previous.as_deref()).join(" ");
+            println!("{var}=$(sbatch {cmd})");
+            previous = Some(format!("${var}"));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    for (_, path, text) in &scripts {
+        write_file_atomic(path, text.as_bytes())?;
+    }
+    let mut previous: Option<String> = None;
+    for step in &steps {
+        let out = std::process::Command::new("sbatch")
+            .args(step.sbatch_args(previous.as_deref()))
+            .output()
+            .map_err(|e| shard::ShardError::Sbatch(format!("cannot run sbatch: {e} (is this a Slurm login node? --dry-run prints the scripts)")))?;
+        if !out.status.success() {
+            Err(shard::ShardError::Sbatch(format!(
+                "{} job: {}",
+                step.name,
+                String::from_utf8_lossy(&out.stderr).trim()
+            )))?;
+        }
+        // --parsable prints `JOBID` or `JOBID;CLUSTER`.
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let id = stdout
+            .trim()
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        match &step.array {
+            Some(a) => println!("{} {id} --array={a}", step.name),
+            None => println!("{} {id}", step.name),
+        }
+        previous = Some(id);
+    }
+    Ok(ExitCode::SUCCESS)
 }

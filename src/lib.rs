@@ -45,5 +45,6 @@ pub mod input;
 pub mod output;
 pub mod run;
 pub mod sbd;
+pub mod shard;
 pub mod stage;
 pub mod stats;

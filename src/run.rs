@@ -103,7 +103,10 @@ fn pool(opts: &RunOptions) -> Result<rayon::ThreadPool, RunError> {
 }
 
 /// Pulls the next batch: at least one record, at most about `bytes`.
-fn next_batch(reader: &mut Reader, bytes: usize) -> Vec<Result<Raw, InputError>> {
+fn next_batch(
+    reader: &mut impl Iterator<Item = Result<Raw, InputError>>,
+    bytes: usize,
+) -> Vec<Result<Raw, InputError>> {
     let mut batch = Vec::new();
     let mut size = 0;
     for item in reader.by_ref() {
@@ -175,12 +178,30 @@ pub fn build_profile(
     let prefix = config.build(&CorpusProfile::empty())?;
     let n = config.profile_prefix_len();
     let cap = config.corpus.max_fingerprints.get();
-    profile_with(inputs, &prefix, n, cap, opts, &pool, |_| true)
+    let reader = Reader::new(inputs.to_vec(), opts.input.clone());
+    profile_with(reader, &prefix, n, cap, opts, &pool, |_| true)
+}
+
+/// Pass 1 over one shard's records (`shard.rs` selects them): the part of
+/// the corpus profile that `merge-profile` adds up.
+///
+/// # Errors
+/// The config does not build or the pool cannot start.
+pub(crate) fn profile_part(
+    records: impl Iterator<Item = Result<Raw, InputError>>,
+    config: &PipelineConfig,
+    opts: &RunOptions,
+) -> Result<CorpusProfile, RunError> {
+    let pool = pool(opts)?;
+    let prefix = config.build(&CorpusProfile::empty())?;
+    let n = config.profile_prefix_len();
+    let cap = config.corpus.max_fingerprints.get();
+    profile_with(records, &prefix, n, cap, opts, &pool, |_| true)
 }
 
 /// Pass 1 over the records whose position `keep` accepts (a shard).
 pub(crate) fn profile_with(
-    inputs: &[InputSpec],
+    mut reader: impl Iterator<Item = Result<Raw, InputError>>,
     prefix: &Pipeline,
     n: usize,
     cap: usize,
@@ -188,7 +209,6 @@ pub(crate) fn profile_with(
     pool: &rayon::ThreadPool,
     keep: impl Fn(u64) -> bool + Sync,
 ) -> Result<CorpusProfile, RunError> {
-    let mut reader = Reader::new(inputs.to_vec(), opts.input.clone());
     let mut profile = CorpusProfile::new(cap);
     loop {
         let batch = next_batch(&mut reader, opts.batch_bytes);
@@ -254,7 +274,7 @@ pub fn clean(
         let t = Instant::now();
         let prefix = config.build(&CorpusProfile::empty())?;
         let p = profile_with(
-            inputs,
+            Reader::new(inputs.to_vec(), opts.input.clone()),
             &prefix,
             config.profile_prefix_len(),
             config.corpus.max_fingerprints.get(),
@@ -278,6 +298,7 @@ pub fn clean(
         opts,
         &pool,
         &bar,
+        CsvColumns::FirstDocument,
         |_| true,
     )?;
     bar.finish_and_clear();
@@ -287,10 +308,52 @@ pub fn clean(
     })
 }
 
+/// Pass 2 over one shard's records (`shard.rs` selects them) with the
+/// merged corpus profile, writing the shard's output part and log part.
+/// The CSV columns come from `csv_first` (the run's first document, found
+/// at plan time) and no header is written: `merge` writes it once.
+///
+/// # Errors
+/// Config, pool and output errors; input errors with `fail_fast`.
+pub(crate) fn clean_part(
+    records: impl Iterator<Item = Result<Raw, InputError>>,
+    config: &PipelineConfig,
+    profile: &CorpusProfile,
+    output: &OutputSpec,
+    removed_log: Option<&PathBuf>,
+    csv_first: Option<&Document>,
+    opts: &RunOptions,
+) -> Result<Stats, RunError> {
+    let pool = pool(opts)?;
+    let pipeline = config.build(profile)?;
+    clean_records(
+        records,
+        &pipeline,
+        config.has_sentences(),
+        Some(output),
+        removed_log,
+        opts,
+        &pool,
+        &ProgressBar::hidden(),
+        CsvColumns::Preset(csv_first),
+        |_| true,
+    )
+}
+
+/// Where CSV output takes its columns from.
+pub(crate) enum CsvColumns<'a> {
+    /// From the first document read, and the header is written: one process.
+    FirstDocument,
+    /// From this document (the run's first, found by `plan`; `None` when
+    /// no record decodes) and no header is written: a shard's part, whose
+    /// header `merge` writes once.
+    Preset(Option<&'a Document>),
+}
+
 /// Pass 2 over the records whose position `keep` accepts.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn clean_records(
-    mut reader: Reader,
+    mut reader: impl Iterator<Item = Result<Raw, InputError>>,
     pipeline: &Pipeline,
     with_sentences: bool,
     output: Option<&OutputSpec>,
@@ -298,6 +361,7 @@ pub(crate) fn clean_records(
     opts: &RunOptions,
     pool: &rayon::ThreadPool,
     bar: &ProgressBar,
+    csv_columns: CsvColumns<'_>,
     keep: impl Fn(u64) -> bool + Sync,
 ) -> Result<Stats, RunError> {
     let mut sink = output
@@ -305,6 +369,12 @@ pub(crate) fn clean_records(
         .transpose()?;
     let mut renderer = output.map(|o| Renderer::new(o.format, o.unit, with_sentences));
     let mut header_done = false;
+    if let CsvColumns::Preset(first) = csv_columns {
+        header_done = true;
+        if let (Some(r), Some(first)) = (renderer.as_mut(), first) {
+            r.set_csv_fields(first);
+        }
+    }
     let mut log = removed_log.map(|p| AtomicFile::create(p)).transpose()?;
     let mut stats = Stats::for_stages(pipeline.names());
     loop {

@@ -8,12 +8,13 @@ use std::collections::BTreeMap;
 use std::ops::AddAssign;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::document::Document;
 
 /// Counters for one stage.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StageStats {
     /// Lines whose text the stage changed.
     pub lines_edited: u64,
@@ -21,7 +22,10 @@ pub struct StageStats {
     pub lines_removed: u64,
     /// Time spent in the stage, summed over worker threads (CPU time, not
     /// wall time).
-    #[serde(serialize_with = "serialize_secs")]
+    #[serde(
+        serialize_with = "serialize_secs",
+        deserialize_with = "deserialize_secs"
+    )]
     pub time: Duration,
 }
 
@@ -33,12 +37,21 @@ impl AddAssign<&StageStats> for StageStats {
     }
 }
 
+fn deserialize_secs<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let secs = f64::deserialize(d)?;
+    Duration::try_from_secs_f64(secs).map_err(serde::de::Error::custom)
+}
+
 fn serialize_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_f64(d.as_secs_f64())
 }
 
 /// Totals for a run (or a batch, or a shard).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+/// Serialised as JSON by `--stats` and by each shard of a sharded run, and
+/// read back by `merge`, so unknown fields are refused: a counter added
+/// here and not understood there must fail loudly, not vanish.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Stats {
     /// Documents read successfully.
     pub docs_in: u64,
@@ -66,11 +79,17 @@ pub struct Stats {
     pub stages: Vec<(String, StageStats)>,
     /// Wall time spent reading input (sequential: files, decompression,
     /// line splitting).
-    #[serde(serialize_with = "serialize_secs")]
+    #[serde(
+        serialize_with = "serialize_secs",
+        deserialize_with = "deserialize_secs"
+    )]
     pub read_time: Duration,
     /// Time spent decoding records into documents (UTF-8 checks, JSON
     /// parsing), summed over worker threads.
-    #[serde(serialize_with = "serialize_secs")]
+    #[serde(
+        serialize_with = "serialize_secs",
+        deserialize_with = "deserialize_secs"
+    )]
     pub decode_time: Duration,
 }
 
