@@ -107,6 +107,12 @@ pub struct RuleGroup {
     /// "Quick Send CV" next to a cookie sentence).
     #[serde(default)]
     pub spreads_to_block: bool,
+    /// A match is site navigation ("Sign in", "Home | Fixtures | Results", a
+    /// breadcrumb): at the top of the page, before the body, the other short lines
+    /// of its run (no blank line between) are navigation too, e.g. the site name
+    /// between "Sign in" and the breadcrumb.
+    #[serde(default)]
+    pub navigation: bool,
 }
 
 /// Knobs of the context heuristics. Word counts split on whitespace.
@@ -380,6 +386,7 @@ struct GroupInfo {
     max_words: usize,
     starts_section: bool,
     spreads_to_block: bool,
+    navigation: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -437,6 +444,7 @@ impl Boilerplate {
                 max_words: group.max_words.map_or(usize::MAX, NonZeroUsize::get),
                 starts_section: group.starts_section,
                 spreads_to_block: group.spreads_to_block,
+                navigation: group.navigation,
             });
             for (kind, list) in [(KIND_EXACT, &group.exact), (KIND_PREFIX, &group.prefix)] {
                 for (index, literal) in list.iter().enumerate() {
@@ -674,6 +682,10 @@ impl Boilerplate {
                 spreads: rule
                     .and_then(|r| self.group_of(r))
                     .is_some_and(|g| g.spreads_to_block),
+                nav: rule
+                    .and_then(|r| self.group_of(r))
+                    .is_some_and(|g| g.navigation),
+                item: is_item(line),
                 listed: false,
                 question: line
                     .trim_end_matches(|c: char| is_closing_quote(c) || c.is_whitespace())
@@ -717,6 +729,10 @@ struct LineInfo {
     section: bool,
     /// Removed by a rule of a `spreads_to_block` group.
     spreads: bool,
+    /// Removed by a rule of a `navigation` group.
+    nav: bool,
+    /// Shaped like a list item rather than a link: see [`is_item`].
+    item: bool,
     /// Protected as an item of a list introduced by a line ending in `:`.
     listed: bool,
     /// Ends with a question mark.
@@ -736,6 +752,8 @@ impl LineInfo {
         chrome: false,
         section: false,
         spreads: false,
+        nav: false,
+        item: false,
         listed: false,
         question: false,
         alpha_words: 0,
@@ -821,7 +839,8 @@ impl Context<'_> {
             .filter(|r| r.end <= first && r.is_menu(self.cx.edge_run_min, false))
             .map(|r| r.end)
             .max()
-            .unwrap_or(0);
+            .unwrap_or(0)
+            .max(self.leading_navigation(&runs, first));
         for i in 0..header_start {
             let l = self.info[i];
             if !l.blank
@@ -870,6 +889,39 @@ impl Context<'_> {
         }
 
         self.spread_blocks();
+    }
+
+    /// End of the last run of short lines before the body that holds a
+    /// `navigation` match ("Sign in", a breadcrumb, a "Home | News | Contact"
+    /// row) and a line no rule knows: a site name or section label sitting in
+    /// the navigation bar, like "The Fenwick Herald" between "Sign in" and
+    /// "Home > News". Such a run is judged by its navigation lines, where a menu
+    /// of unknown lines needs `edge_run_min` of them, because a share bar under
+    /// the headline has the same shape and must not take the headline.
+    ///
+    /// The headline is the first heading-like line after the navigation, so a
+    /// run counts only when such a line (unremoved, unprotected, not a body
+    /// paragraph) follows it before the body; otherwise the run's own short line
+    /// is the headline ("Skip to content / Brown Butter Loaf / By …").
+    fn leading_navigation(&self, runs: &[Run], first: usize) -> usize {
+        let last_heading = (0..first).rev().find(|&i| {
+            let l = self.info[i];
+            !l.blank && !l.chrome && !l.protected && !l.sentence && !l.listed
+        });
+        let Some(last_heading) = last_heading else {
+            return 0;
+        };
+        runs.iter()
+            .filter(|r| {
+                r.end <= last_heading
+                    && r.nav > 0
+                    && r.unknown() > 0
+                    && r.numbers * 2 < r.len()
+                    && r.items * 2 < r.len()
+            })
+            .map(|r| r.end)
+            .max()
+            .unwrap_or(0)
     }
 
     /// A section label above the headline ("World", "Science") right after the
@@ -973,11 +1025,15 @@ impl Context<'_> {
                     chrome: 0,
                     numbers: 0,
                     tabular: 0,
+                    items: 0,
+                    nav: 0,
                 });
                 r.end = i + 1;
                 r.chrome += l.chrome as usize;
                 r.numbers += (l.numbers > 0) as usize;
                 r.tabular += (l.numbers >= 2) as usize;
+                r.items += (l.item && !l.chrome) as usize;
+                r.nav += l.nav as usize;
             } else if let Some(r) = cur.take() {
                 runs.push(r);
             }
@@ -1067,17 +1123,23 @@ impl Context<'_> {
     }
 
     /// Short unprotected lines that share a block with a `spreads_to_block` match go with it.
+    ///
+    /// A block ends at a blank line and also at a body paragraph that no rule
+    /// removed: many pages come without blank lines, so "the block" would be the
+    /// whole page, and a comment count under a recipe would take its title and
+    /// headings with it. A banner's own sentences are rule-matched and do not end it.
     fn spread_blocks(&mut self) {
         let n = self.info.len();
+        let ends_block = |l: &LineInfo| l.blank || (l.sentence && !l.chrome);
         let mut start = 0;
         while start < n {
-            if self.info[start].blank {
+            if ends_block(&self.info[start]) {
                 start += 1;
                 continue;
             }
             let mut end = start;
             let mut spreads = false;
-            while end < n && !self.info[end].blank {
+            while end < n && !ends_block(&self.info[end]) {
                 spreads |= self.info[end].spreads;
                 end += 1;
             }
@@ -1104,6 +1166,10 @@ struct Run {
     numbers: usize,
     /// Lines with two or more numbers (table rows).
     tabular: usize,
+    /// Lines shaped like list items (quantities, comma continuations).
+    items: usize,
+    /// Lines removed by a `navigation` rule.
+    nav: usize,
 }
 
 impl Run {
@@ -1118,16 +1184,39 @@ impl Run {
     }
 
     /// Whether the run is a menu: at least `min` lines not already removed by a
-    /// rule, and not a table (inside the body, rows with two or more numbers;
-    /// elsewhere, any number, so prices and dates in an info box survive).
+    /// rule, not a table (inside the body, rows with two or more numbers;
+    /// elsewhere, any number, so prices and dates in an info box survive), and
+    /// not a list (half its lines shaped like items: an ingredient list under
+    /// "Ingredients", a kit list; menu links are names, not quantities).
     fn is_menu(&self, min: NonZeroUsize, inside: bool) -> bool {
         let numeric = if inside { self.tabular } else { self.numbers };
-        self.unknown() >= min.get() && numeric * 2 < self.len()
+        self.unknown() >= min.get() && numeric * 2 < self.len() && self.items * 2 < self.len()
     }
 }
 
 fn count_words(line: &str) -> usize {
     line.split_whitespace().count()
+}
+
+/// A line shaped like a list item rather than a link to another page: it starts
+/// with a quantity ("175 g butter", "½ tsp salt", "2 x AA batteries") or goes on
+/// after a comma in lower case ("3 large eggs, beaten", "Pears, peeled and diced").
+/// Menu and link labels are names: they rarely start with a number and almost
+/// never carry a lower-case clause after a comma.
+fn is_item(line: &str) -> bool {
+    let starts_with_quantity = line
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_digit() || is_vulgar_fraction(c))
+        && line.split_whitespace().count() >= 2;
+    let comma_clause = line
+        .split_once(", ")
+        .is_some_and(|(_, rest)| rest.chars().next().is_some_and(char::is_lowercase));
+    starts_with_quantity || comma_clause
+}
+
+fn is_vulgar_fraction(c: char) -> bool {
+    matches!(c, '¼' | '½' | '¾' | '\u{2150}'..='\u{215e}')
 }
 
 fn count_numbers(line: &str) -> u32 {
@@ -1507,6 +1596,135 @@ mod tests {
         }
     }
 
+    /// A recipe page without blank lines: the ingredient list is a list, not a menu
+    /// inside the body, and the comment count at the bottom does not take the
+    /// title and headings of the whole (blank-less) block with it.
+    #[test]
+    fn lists_and_headings_in_blankless_pages_stay() {
+        let bp = default_bp();
+        let doc = "Home\nRecipes\nBaking\nAbout me\n\n\
+             Sticky ginger and oat traybake\n\
+             Posted 3 March 2024 by Ellie Marchetti\n\
+             This is the traybake my grandmother made every winter, and it has survived three house moves and a lot of tinkering.\n\
+             Ingredients\n200 g porridge oats\n100 g butter, cubed\n75 g golden syrup\n2 tsp ground ginger\n½ tsp bicarbonate of soda\n\
+             1 large egg, beaten\n50 g stem ginger, finely chopped\nA pinch of salt\nMethod\n\
+             Heat the oven to 180 °C and line a 20 cm square tin with baking paper, leaving some overhang.\n\
+             Melt the butter and syrup together, then stir in the oats, ginger, salt and the beaten egg until well mixed.\n\
+             Notes\n\
+             The traybake keeps for a week in a tin, and the flavour gets better after the second day.\n\
+             Did you make this recipe?\n14 comments\nLeave a comment\nReply";
+        assert_kept(
+            &bp,
+            doc,
+            &[
+                "Sticky ginger and oat traybake",
+                "Ingredients",
+                "200 g porridge oats",
+                "½ tsp bicarbonate of soda",
+                "1 large egg, beaten",
+                "A pinch of salt",
+                "Method",
+                "Notes",
+            ],
+        );
+        assert_removed(
+            &bp,
+            doc,
+            &["Home", "Did you make this recipe?", "14 comments"],
+        );
+
+        // Kit and spec lists under a heading between paragraphs.
+        let doc = format!(
+            "{PARA_A}\nWhat to pack\n2 litres of water\n1 head torch, fully charged\n4 energy bars\n\
+             1 spare fleece\n2 pairs of socks\n1 first-aid kit\n1 whistle\n1 paper map, in a clear bag\n{PARA_B}"
+        );
+        assert_kept(
+            &bp,
+            &doc,
+            &[
+                "What to pack",
+                "2 litres of water",
+                "1 paper map, in a clear bag",
+            ],
+        );
+
+        // A menu inside the body is still a menu: names, not items.
+        let doc = format!(
+            "{PARA_A}\nNews\nSport\nBusiness\nCulture\nTravel\nOpinion\nWeather\nPodcasts\n{PARA_B}"
+        );
+        assert_removed(&bp, &doc, &["News", "Opinion", "Podcasts"]);
+    }
+
+    /// A site name or section label inside the navigation bar goes with it; the
+    /// headline after the bar stays, and so does a headline that is the only
+    /// heading-like line before the body, even right next to a navigation line.
+    #[test]
+    fn site_name_in_navigation_bar() {
+        let bp = default_bp();
+        let cases: &[(&str, &[&str], &[&str])] = &[
+            (
+                "Skip to main content\nSign in\nThe Fenwick Herald\nHome > News > Local\n\n\
+                 In pictures: carnival returns after five-year break\n\nBy Sophie Grahame\n\n",
+                &["The Fenwick Herald"],
+                &["In pictures: carnival returns after five-year break", "By Sophie Grahame"],
+            ),
+            (
+                "Ashdown Cricket Club\nHome | Fixtures | Results | Teams | Contact\nMatch reports\n\n\
+                 Ashdown hold their nerve to beat Foxley by two wickets\nSaturday 15 June 2024, Division Two\n\n",
+                &["Ashdown Cricket Club", "Match reports"],
+                &["Ashdown hold their nerve to beat Foxley by two wickets"],
+            ),
+            (
+                "Brambleford Allotment Society\nForum\nLog in\nRegister\nForum index > Growing > Pests\n\n\
+                 Slugs have eaten every single lettuce?!\n\n",
+                &["Brambleford Allotment Society", "Forum"],
+                &["Slugs have eaten every single lettuce?!"],
+            ),
+            (
+                // The headline is the only heading-like line: it stays.
+                "Skip to content\nBrown Butter Loaf\n\nBy Ellie Marchetti\n\n",
+                &["Skip to content"],
+                &["Brown Butter Loaf", "By Ellie Marchetti"],
+            ),
+            (
+                "Council budget approved\nHome > News > Politics\n\nPublished 4 October 2024\n\n",
+                &["Home > News > Politics"],
+                &["Council budget approved"],
+            ),
+            (
+                // A share bar is not navigation: the headline above it stays.
+                "Library opens late\nShare\nTweet\n\nNew library\n\nBy Jane Smith\n\n",
+                &["Share", "Tweet"],
+                &["Library opens late", "New library"],
+            ),
+        ];
+        for (head, gone, stay) in cases {
+            let doc = format!("{head}{PARA_A}\n\n{PARA_B}\n\n{PARA_C}");
+            assert_removed(&bp, &doc, gone);
+            assert_kept(&bp, &doc, stay);
+        }
+    }
+
+    #[test]
+    fn item_shape_table() {
+        let cases = [
+            ("175 g unsalted butter", true),
+            ("½ tsp fine salt", true),
+            ("2 ripe pears, peeled and diced", true),
+            ("Pears, peeled and diced", true),
+            ("4 x AA batteries", true),
+            ("News", false),
+            ("Find a library", false),
+            ("Arts & Culture", false),
+            ("2024", false),
+            ("London, Paris", false),
+            ("Bins and recycling", false),
+        ];
+        for (line, want) in cases {
+            assert_eq!(is_item(line), want, "{line:?}");
+        }
+    }
+
     struct Freq(HashMap<String, u32>);
     impl RepeatLookup for Freq {
         fn doc_frequency(&self, line: &str) -> u32 {
@@ -1613,6 +1831,7 @@ mod tests {
             max_words: None,
             starts_section: false,
             spreads_to_block: false,
+            navigation: false,
         };
         let mut cfg = BoilerplateConfig {
             groups: vec![group("ads"), group("share"), group("bad")],
