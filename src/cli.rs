@@ -39,6 +39,9 @@ pub enum Command {
     /// Split text into sentences: {"id","text"} JSONL on stdin, one
     /// {"id","sentences"} (or {"id","spans"}) line per request on stdout.
     SplitSentences(SplitArgs),
+    /// Show each document with every removed line marked by stage and
+    /// reason (for tuning a config).
+    Explain(ExplainArgs),
     /// Measure throughput: run the pipeline with output discarded and
     /// report MB/s per stage and in total, over K repeats, with peak RSS.
     Bench(BenchArgs),
@@ -53,6 +56,23 @@ pub enum Command {
     /// Write and submit a run's Slurm job chain (profile array, merge-profile,
     /// clean array, merge), skipping completed shards; prints the job ids.
     Slurm(SlurmArgs),
+}
+
+/// Arguments of `explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// Inputs, as for `clean`. Corpus repeats are counted over these inputs.
+    #[arg(required = true)]
+    pub inputs: Vec<String>,
+    /// Pipeline config (default: the built-in one).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Also list blank lines.
+    #[arg(long)]
+    pub blank: bool,
+    /// Input field names.
+    #[command(flatten)]
+    pub fields: FieldArgs,
 }
 
 /// Arguments of `bench`.
@@ -279,6 +299,7 @@ pub fn main() -> Result<ExitCode> {
         Command::CheckConfig { file } => check_config(file),
         Command::SplitSentences(args) => split_sentences(args),
         Command::Bench(args) => bench(args),
+        Command::Explain(args) => explain(args),
         Command::Plan(args) => plan(args),
         Command::Profile(args) => profile_shard(args),
         Command::MergeProfile(args) => merge_profile(args),
@@ -353,6 +374,52 @@ fn clean(args: CleanArgs) -> Result<ExitCode> {
         eprint!("{}", report.table());
     }
     Ok(if report.stats.docs_failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn explain(args: ExplainArgs) -> Result<ExitCode> {
+    let config = load_config(args.config.as_ref())?;
+    let mut inputs = args
+        .inputs
+        .iter()
+        .map(|a| InputSpec::from_arg(a))
+        .collect::<Result<Vec<_>, _>>()?;
+    let _spooled = if config.needs_corpus_profile() {
+        spool_stdin(&mut inputs)?
+    } else {
+        None
+    };
+    let opts = RunOptions {
+        input: args.fields.options(),
+        ..RunOptions::default()
+    };
+    let profile = if config.needs_corpus_profile() {
+        run::build_profile(&inputs, &config, &opts)?
+    } else {
+        crate::corpus::CorpusProfile::empty()
+    };
+    let pipeline = config.build(&profile)?;
+    let explain_opts = crate::explain::ExplainOptions { blank: args.blank };
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    let mut failed = false;
+    for raw in crate::input::Reader::new(inputs, opts.input.clone()) {
+        let doc = raw.and_then(|r| r.decode(&opts.input));
+        match doc {
+            Ok(mut doc) => {
+                pipeline.apply(&mut doc, &mut pipeline.new_stage_stats());
+                out.write_all(crate::explain::render(&doc, explain_opts).as_bytes())?;
+            }
+            Err(e) => {
+                failed = true;
+                eprintln!("textclean: {e}");
+            }
+        }
+    }
+    out.flush()?;
+    Ok(if failed {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

@@ -41,6 +41,7 @@ pub mod cli;
 pub mod config;
 pub mod corpus;
 pub mod document;
+pub mod explain;
 pub mod input;
 pub mod output;
 pub mod run;
