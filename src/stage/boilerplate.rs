@@ -1395,6 +1395,8 @@ mod tests {
             ("Most read", "related_list/exact"),
             ("You may also like", "related_list/exact"),
             ("More in Good Deals", "related_list/prefix"),
+            ("Similar topics", "related_list/exact"),
+            ("Related events", "related_list/exact"),
             // share
             ("Share on Facebook", "share/prefix"),
             ("Share this on Twitter", "share/prefix"),
@@ -1405,6 +1407,9 @@ mod tests {
             // newsletter
             ("Sign up for our daily newsletter and get the best stories in your inbox.", "newsletter/prefix"),
             ("Get Motor Cycle Monthly delivered through your letterbox every month. 12 issues for £11.99.", "newsletter/regex"),
+            ("Get the day’s top Northbridge stories in your inbox every morning.", "newsletter/regex"),
+            ("The best of our journalism, news and analysis, in your inbox", "newsletter/regex"),
+            ("Get Kelbridge news every Friday", "newsletter/regex"),
             // comments
             ("Add new comment", "comments/exact"),
             ("Loading comments…", "comments/exact"),
@@ -1431,6 +1436,14 @@ mod tests {
             ("Home › News › World", "nav/regex"),
             ("Page 2 of 5", "nav/regex"),
             ("Previous Post:2012 Harley-Davidson Fatboy 1800 | Reader review", "nav/prefix"),
+            ("Page 1 of 2 Next »", "nav/regex"),
+            ("Quote Reply Report", "nav/regex"),
+            ("Like · Reply · Share", "nav/regex"),
+            ("Log in to reply", "nav/regex"),
+            ("Sign in or register to post", "nav/regex"),
+            ("Was this page helpful?", "nav/regex"),
+            ("Is this article useful", "nav/regex"),
+            ("Did you find what you were looking for?", "nav/regex"),
             // meta
             ("Tags: Alibaba", "meta/prefix"),
             ("Filed under:", "meta/regex"),
@@ -1459,6 +1472,16 @@ mod tests {
             ("She baked chocolate chip cookies for the whole street.", ""),
             ("Related party transactions must be disclosed to shareholders.", ""),
             ("Photography was her first love, she said.", ""),
+            ("Related work", ""),
+            ("Quote of the day", ""),
+            ("Report finds rise in knife crime", ""),
+            ("Like a rolling stone", ""),
+            ("Log in to your account and choose a new password.", ""),
+            ("Was this the right call?", ""),
+            ("Page 3 of the report says next year will be harder.", ""),
+            ("Phishing emails often land in your inbox looking like a bank.", ""),
+            ("Get the butter to room temperature every time you bake.", ""),
+            ("He got the news every Friday from his brother in Leeds.", ""),
         ];
         for &(line, want) in cases {
             let got = bp.match_rule(line).map_or("", |id| bp.rule_name(id));
@@ -1703,6 +1726,46 @@ mod tests {
             assert_removed(&bp, &doc, gone);
             assert_kept(&bp, &doc, stay);
         }
+    }
+
+    /// A forum thread: the posts and their "Posted by" lines are the page; the
+    /// action rows, the sign-in wall and the list of other threads are not.
+    #[test]
+    fn forum_thread_chrome() {
+        let bp = default_bp();
+        let doc = "Riverside Anglers\nForum\nLog in\nRegister\nForum index > Coarse fishing > Tackle\n\n\
+             Which float for a slow river in winter?\n\nPage 1 of 3 Next »\n\n\
+             Posted by chubchaser on 2 January 2024, 8:10 am\n\
+             I have been fishing the lower Wey with a stick float but the bait keeps dragging under when the flow picks up.\n\
+             Quote Reply Report\n\n\
+             Posted by old_pike on 2 January 2024, 9:40 am\n\
+             Try a heavier Avon float and shot it well down, it holds the line much better in the winter flow.\n\
+             Quote Reply Report\n\n\
+             Log in to reply\nSimilar topics\nBest bait for barbel in flood?\nLicence prices for 2024";
+        assert_kept(
+            &bp,
+            doc,
+            &[
+                "Which float for a slow river in winter?",
+                "Posted by chubchaser on 2 January 2024, 8:10 am",
+                "Posted by old_pike on 2 January 2024, 9:40 am",
+                "Try a heavier Avon float and shot it well down, it holds the line much better in the winter flow.",
+            ],
+        );
+        assert_removed(
+            &bp,
+            doc,
+            &[
+                "Riverside Anglers",
+                "Forum",
+                "Page 1 of 3 Next »",
+                "Quote Reply Report",
+                "Log in to reply",
+                "Similar topics",
+                "Best bait for barbel in flood?",
+                "Licence prices for 2024",
+            ],
+        );
     }
 
     #[test]
