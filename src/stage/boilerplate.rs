@@ -1410,6 +1410,10 @@ mod tests {
             ("Get the day’s top Northbridge stories in your inbox every morning.", "newsletter/regex"),
             ("The best of our journalism, news and analysis, in your inbox", "newsletter/regex"),
             ("Get Kelbridge news every Friday", "newsletter/regex"),
+            ("Join Medium for free to get updates from this writer.", "newsletter/regex"),
+            ("Get Jenny Chen’s stories in your inbox", "newsletter/regex"),
+            ("Did you make this recipe? Tag me on Instagram!", "share/regex"),
+            ("Tag us on Instagram @crumbdiaries", "share/regex"),
             // comments
             ("Add new comment", "comments/exact"),
             ("Loading comments…", "comments/exact"),
@@ -1473,6 +1477,7 @@ mod tests {
             ("Related party transactions must be disclosed to shareholders.", ""),
             ("Photography was her first love, she said.", ""),
             ("Related work", ""),
+            ("Did you know the first loaf was baked in 1905?", ""),
             ("Quote of the day", ""),
             ("Report finds rise in knife crime", ""),
             ("Like a rolling stone", ""),
