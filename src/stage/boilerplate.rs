@@ -1146,7 +1146,14 @@ impl Context<'_> {
             if spreads {
                 for i in start..end {
                     let l = self.info[i];
-                    if !l.protected && !l.listed && !l.sentence && l.end != End::Colon {
+                    // Only short lines: a headline or dek right above a
+                    // "New, 6 comments" counter is not one of its buttons.
+                    if !l.protected
+                        && !l.listed
+                        && !l.sentence
+                        && l.end != End::Colon
+                        && l.words as usize <= self.cx.short_max_words.get()
+                    {
                         self.remove(i, CTX_NEIGHBOUR);
                     }
                 }
@@ -1681,6 +1688,28 @@ mod tests {
             "{PARA_A}\nNews\nSport\nBusiness\nCulture\nTravel\nOpinion\nWeather\nPodcasts\n{PARA_B}"
         );
         assert_removed(&bp, &doc, &["News", "Opinion", "Podcasts"]);
+    }
+
+    /// A comment counter under the headline (blank-less page) takes no headline
+    /// or dek with it: a block spreads only to short lines.
+    #[test]
+    fn comment_counter_under_headline() {
+        let bp = default_bp();
+        let doc = format!(
+            "Filed under:\nLibrary to open two years late after a long funding row\nNew, 6 comments\n\
+             The council blames rising costs and a shortage of builders for the delay\n\
+             By Jane Smith\n{PARA_A}\n{PARA_B}\n{PARA_C}"
+        );
+        assert_kept(
+            &bp,
+            &doc,
+            &[
+                "Library to open two years late after a long funding row",
+                "The council blames rising costs and a shortage of builders for the delay",
+                "By Jane Smith",
+            ],
+        );
+        assert_removed(&bp, &doc, &["Filed under:", "New, 6 comments"]);
     }
 
     /// A site name or section label inside the navigation bar goes with it; the
