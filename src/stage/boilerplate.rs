@@ -1147,12 +1147,19 @@ impl Context<'_> {
                 for i in start..end {
                     let l = self.info[i];
                     // Only short lines: a headline or dek right above a
-                    // "New, 6 comments" counter is not one of its buttons.
+                    // "New, 6 comments" counter is not one of its buttons, and
+                    // neither is a line right above a byline or dateline (the
+                    // headline under a cookie banner on a page without blank lines).
+                    let above_byline = self
+                        .info
+                        .get(i + 1)
+                        .is_some_and(|m| m.protected && !m.chrome);
                     if !l.protected
                         && !l.listed
                         && !l.sentence
                         && l.end != End::Colon
                         && l.words as usize <= self.cx.short_max_words.get()
+                        && !above_byline
                     {
                         self.remove(i, CTX_NEIGHBOUR);
                     }
@@ -1710,6 +1717,14 @@ mod tests {
             ],
         );
         assert_removed(&bp, &doc, &["Filed under:", "New, 6 comments"]);
+
+        // The headline right under a cookie banner, above its byline.
+        let doc = format!(
+            "This site uses cookies to give you the best experience. By using the site you agree to our cookie policy.\n\
+             Got it!\nNo thanks\nPear and hazelnut loaf\nPosted 6 October 2024 by Ellie Marchetti\n{PARA_A}\n{PARA_B}"
+        );
+        assert_kept(&bp, &doc, &["Pear and hazelnut loaf"]);
+        assert_removed(&bp, &doc, &["Got it!", "No thanks"]);
     }
 
     /// A site name or section label inside the navigation bar goes with it; the
