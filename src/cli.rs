@@ -308,6 +308,25 @@ pub fn main() -> Result<ExitCode> {
     }
 }
 
+/// Resolves input arguments. When pass 1 runs, stdin must be read twice,
+/// so it is spooled to a temporary file that lives as long as the
+/// returned guard.
+fn parse_inputs(
+    args: &[String],
+    config: &PipelineConfig,
+) -> Result<(Vec<InputSpec>, Option<tempfile::TempPath>)> {
+    let mut inputs = args
+        .iter()
+        .map(|a| InputSpec::from_arg(a))
+        .collect::<Result<Vec<_>, _>>()?;
+    let spooled = if config.needs_corpus_profile() {
+        spool_stdin(&mut inputs)?
+    } else {
+        None
+    };
+    Ok((inputs, spooled))
+}
+
 /// Reads stdin into a temporary file when it must be read twice (pass 1
 /// and pass 2).
 fn spool_stdin(inputs: &mut [InputSpec]) -> Result<Option<tempfile::TempPath>> {
@@ -335,16 +354,7 @@ fn clean(args: CleanArgs) -> Result<ExitCode> {
     }
     // Build once up front so config errors stop before any work.
     config.build(&crate::corpus::CorpusProfile::empty())?;
-    let mut inputs = args
-        .inputs
-        .iter()
-        .map(|a| InputSpec::from_arg(a))
-        .collect::<Result<Vec<_>, _>>()?;
-    let _spooled = if config.needs_corpus_profile() {
-        spool_stdin(&mut inputs)?
-    } else {
-        None
-    };
+    let (inputs, _spooled) = parse_inputs(&args.inputs, &config)?;
     let opts = RunOptions {
         threads: args.threads,
         progress: !args.quiet,
@@ -382,16 +392,7 @@ fn clean(args: CleanArgs) -> Result<ExitCode> {
 
 fn explain(args: ExplainArgs) -> Result<ExitCode> {
     let config = load_config(args.config.as_ref())?;
-    let mut inputs = args
-        .inputs
-        .iter()
-        .map(|a| InputSpec::from_arg(a))
-        .collect::<Result<Vec<_>, _>>()?;
-    let _spooled = if config.needs_corpus_profile() {
-        spool_stdin(&mut inputs)?
-    } else {
-        None
-    };
+    let (inputs, _spooled) = parse_inputs(&args.inputs, &config)?;
     let opts = RunOptions {
         input: args.fields.options(),
         ..RunOptions::default()

@@ -174,16 +174,13 @@ pub fn build_profile(
     config: &PipelineConfig,
     opts: &RunOptions,
 ) -> Result<CorpusProfile, RunError> {
-    let pool = pool(opts)?;
-    let prefix = config.build(&CorpusProfile::empty())?;
-    let n = config.profile_prefix_len();
-    let cap = config.corpus.max_fingerprints.get();
     let reader = Reader::new(inputs.to_vec(), opts.input.clone());
-    profile_with(reader, &prefix, n, cap, opts, &pool, |_| true)
+    profile_part(reader, config, opts)
 }
 
-/// Pass 1 over one shard's records (`shard.rs` selects them): the part of
-/// the corpus profile that `merge-profile` adds up.
+/// Pass 1 over some records (all of them, or one shard's, which
+/// `shard.rs` selects): the profile, or the part that `merge-profile`
+/// adds up.
 ///
 /// # Errors
 /// The config does not build or the pool cannot start.
@@ -192,23 +189,18 @@ pub(crate) fn profile_part(
     config: &PipelineConfig,
     opts: &RunOptions,
 ) -> Result<CorpusProfile, RunError> {
-    let pool = pool(opts)?;
+    profile_with(records, config, opts, &pool(opts)?)
+}
+
+fn profile_with(
+    mut reader: impl Iterator<Item = Result<Raw, InputError>>,
+    config: &PipelineConfig,
+    opts: &RunOptions,
+    pool: &rayon::ThreadPool,
+) -> Result<CorpusProfile, RunError> {
     let prefix = config.build(&CorpusProfile::empty())?;
     let n = config.profile_prefix_len();
     let cap = config.corpus.max_fingerprints.get();
-    profile_with(records, &prefix, n, cap, opts, &pool, |_| true)
-}
-
-/// Pass 1 over the records whose position `keep` accepts (a shard).
-pub(crate) fn profile_with(
-    mut reader: impl Iterator<Item = Result<Raw, InputError>>,
-    prefix: &Pipeline,
-    n: usize,
-    cap: usize,
-    opts: &RunOptions,
-    pool: &rayon::ThreadPool,
-    keep: impl Fn(u64) -> bool + Sync,
-) -> Result<CorpusProfile, RunError> {
     let mut profile = CorpusProfile::new(cap);
     loop {
         let batch = next_batch(&mut reader, opts.batch_bytes);
@@ -218,12 +210,7 @@ pub(crate) fn profile_with(
         let part = pool.install(|| {
             batch
                 .into_par_iter()
-                .filter_map(|r| {
-                    r.ok()
-                        .filter(|raw| keep(raw.position))?
-                        .decode(&opts.input)
-                        .ok()
-                })
+                .filter_map(|r| r.ok()?.decode(&opts.input).ok())
                 .fold(
                     || CorpusProfile::new(cap),
                     |mut p, mut doc| {
@@ -272,17 +259,8 @@ pub fn clean(
     let pool = pool(opts)?;
     let (profile, profile_time) = if config.needs_corpus_profile() {
         let t = Instant::now();
-        let prefix = config.build(&CorpusProfile::empty())?;
-        let p = profile_with(
-            Reader::new(inputs.to_vec(), opts.input.clone()),
-            &prefix,
-            config.profile_prefix_len(),
-            config.corpus.max_fingerprints.get(),
-            opts,
-            &pool,
-            |_| true,
-        )?;
-        (p, t.elapsed())
+        let reader = Reader::new(inputs.to_vec(), opts.input.clone());
+        (profile_with(reader, config, opts, &pool)?, t.elapsed())
     } else {
         (CorpusProfile::empty(), Duration::ZERO)
     };

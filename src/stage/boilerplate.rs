@@ -22,7 +22,7 @@ use std::collections::HashSet;
 use std::fmt;
 use std::num::{NonZeroU32, NonZeroUsize};
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::{Regex, RegexSet, RegexSetBuilder};
 use serde::{Deserialize, Serialize};
 
@@ -404,9 +404,12 @@ pub struct Boilerplate {
     names: Vec<String>,
     literals: Option<AhoCorasick>,
     literal_info: Vec<Literal>,
-    regexes: RegexSet,
-    /// Group of each regex in `regexes`.
-    regex_group: Vec<usize>,
+    /// Longest literal key, in bytes: a longer line can only match a
+    /// prefix, found in its first bytes.
+    max_key_len: usize,
+    /// Rule regexes, one set per distinct `max_words` bound, so that a long
+    /// paragraph is only scanned by the few sets that allow its length.
+    regex_buckets: Vec<RegexBucket>,
     protect: RegexSet,
     context: ContextConfig,
     repeat: RepeatConfig,
@@ -474,55 +477,82 @@ impl Boilerplate {
                 }
             }
             for (index, pattern) in group.regex.iter().enumerate() {
-                let pattern = format!("(?i:{pattern})");
-                Regex::new(&pattern).map_err(|source| BoilerplateError::Regex {
-                    group: g,
-                    index,
-                    source,
+                Regex::new(&format!("(?i:{pattern})")).map_err(|source| {
+                    BoilerplateError::Regex {
+                        group: g,
+                        index,
+                        source,
+                    }
                 })?;
-                patterns.push(pattern);
+                patterns.push(format!("(?i:{})", ascii_word_boundaries(pattern)));
                 regex_group.push(g);
             }
         }
         names.extend(CONTEXT_RULES.iter().map(|s| s.to_string()));
 
+        let max_key_len = keys.iter().map(String::len).max().unwrap_or(0);
         let literals = if keys.is_empty() {
             None
         } else {
             Some(
+                // A full DFA: the literals are short, so it stays small,
+                // and it is several times faster per byte than the NFA.
                 AhoCorasickBuilder::new()
                     .ascii_case_insensitive(true)
                     .match_kind(MatchKind::Standard)
+                    .kind(Some(AhoCorasickKind::DFA))
                     .build(&keys)?,
             )
         };
-        let regexes = RegexSetBuilder::new(&patterns).build().map_err(|source| {
-            BoilerplateError::RegexSet {
-                what: "groups",
-                source,
-            }
-        })?;
+        let mut bounds: Vec<usize> = regex_group.iter().map(|&g| groups[g].max_words).collect();
+        bounds.sort_unstable();
+        bounds.dedup();
+        let mut regex_buckets = Vec::with_capacity(bounds.len());
+        for max_words in bounds {
+            let (pats, gs): (Vec<&String>, Vec<usize>) = patterns
+                .iter()
+                .zip(&regex_group)
+                .filter(|(_, &g)| groups[g].max_words == max_words)
+                .map(|(p, &g)| (p, g))
+                .unzip();
+            // Dozens of case-insensitive patterns make a large lazy DFA;
+            // with the default cache it keeps throwing states away and
+            // rebuilding them (most of the stage's time, measured).
+            let set = RegexSetBuilder::new(pats)
+                .dfa_size_limit(REGEX_DFA_CACHE)
+                .build()
+                .map_err(|source| BoilerplateError::RegexSet {
+                    what: "groups",
+                    source,
+                })?;
+            regex_buckets.push(RegexBucket {
+                max_words,
+                set,
+                groups: gs,
+            });
+        }
 
         let mut protect = Vec::with_capacity(cfg.protect.len());
         for (index, pattern) in cfg.protect.iter().enumerate() {
-            let pattern = format!("(?i:{pattern})");
-            Regex::new(&pattern).map_err(|source| BoilerplateError::Protect { index, source })?;
-            protect.push(pattern);
+            Regex::new(&format!("(?i:{pattern})"))
+                .map_err(|source| BoilerplateError::Protect { index, source })?;
+            protect.push(format!("(?i:{})", ascii_word_boundaries(pattern)));
         }
-        let protect = RegexSetBuilder::new(&protect).build().map_err(|source| {
-            BoilerplateError::RegexSet {
+        let protect = RegexSetBuilder::new(&protect)
+            .dfa_size_limit(REGEX_DFA_CACHE)
+            .build()
+            .map_err(|source| BoilerplateError::RegexSet {
                 what: "protect",
                 source,
-            }
-        })?;
+            })?;
 
         Ok(Boilerplate {
             groups,
             names,
             literals,
             literal_info,
-            regexes,
-            regex_group,
+            max_key_len,
+            regex_buckets,
             protect,
             context: cfg.context.clone(),
             repeat: cfg.repeat.clone(),
@@ -572,15 +602,34 @@ impl Boilerplate {
             }
         };
         if let Some(ac) = &self.literals {
-            let key = match_key(line, key_buf);
+            // Only matches at the start count, so a long line (a paragraph)
+            // is keyed on its first bytes alone: the slack covers leading
+            // bullets and trailing punctuation around an exact match.
+            let limit = self.max_key_len + 32;
+            let truncated = line.len() > limit;
+            let head = if truncated {
+                let mut end = limit;
+                while !line.is_char_boundary(end) {
+                    end -= 1;
+                }
+                &line[..end]
+            } else {
+                line
+            };
+            let key = match_key(head, key_buf);
             if !key.is_empty() {
-                for m in ac.find_overlapping_iter(key) {
+                // A match must start at 0, so it ends within the longest key.
+                let mut end = key.len().min(self.max_key_len + 1);
+                while !key.is_char_boundary(end) {
+                    end -= 1;
+                }
+                for m in ac.find_overlapping_iter(&key[..end]) {
                     if m.start() != 0 {
                         continue;
                     }
                     let info = self.literal_info[m.pattern().as_usize()];
                     if info.exact {
-                        if m.end() == key.len() {
+                        if !truncated && m.end() == key.len() {
                             consider(info.group, KIND_EXACT);
                         }
                     } else if words <= self.groups[info.group].max_words
@@ -595,12 +644,12 @@ impl Boilerplate {
                 }
             }
         }
-        if !self.regex_group.is_empty() && self.regexes.is_match(line) {
-            for i in self.regexes.matches(line).iter() {
-                let group = self.regex_group[i];
-                if words <= self.groups[group].max_words {
-                    consider(group, KIND_REGEX);
-                    break;
+        // Buckets are sorted by bound: skip those too short for this line.
+        let first = self.regex_buckets.partition_point(|b| b.max_words < words);
+        for bucket in &self.regex_buckets[first..] {
+            if bucket.set.is_match(line) {
+                if let Some(i) = bucket.set.matches(line).iter().next() {
+                    consider(bucket.groups[i], KIND_REGEX);
                 }
             }
         }
@@ -649,9 +698,10 @@ impl Boilerplate {
                 infos.push(LineInfo::BLANK);
                 continue;
             }
-            let words = count_words(line);
+            let shape = shape(line);
+            let words = shape.words;
             let end = line_end(line);
-            let numbers = count_numbers(line);
+            let numbers = shape.numbers;
             let rule = self.match_rule_with(line, words, &mut key_buf);
             let protected = words <= cx.protect_max_words.get()
                 && !self.protect.is_empty()
@@ -690,11 +740,7 @@ impl Boilerplate {
                 question: line
                     .trim_end_matches(|c: char| is_closing_quote(c) || c.is_whitespace())
                     .ends_with('?'),
-                alpha_words: line
-                    .split_whitespace()
-                    .filter(|w| w.chars().next().is_some_and(char::is_alphabetic))
-                    .count()
-                    .min(u32::MAX as usize) as u32,
+                alpha_words: shape.alpha_words,
             });
         }
         infos
@@ -1209,7 +1255,61 @@ impl Run {
 }
 
 fn count_words(line: &str) -> usize {
-    line.split_whitespace().count()
+    shape(line).words
+}
+
+/// Word-level shape of a line.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Shape {
+    /// Whitespace-separated words.
+    words: usize,
+    /// Words containing an ASCII digit (table rows have several).
+    numbers: u32,
+    /// Words starting with a letter.
+    alpha_words: u32,
+}
+
+/// Computes a line's [`Shape`] in one pass over its bytes, decoding only
+/// non-ASCII characters: three `split_whitespace` passes were most of the
+/// stage's own time on long paragraphs (measured).
+fn shape(line: &str) -> Shape {
+    let bytes = line.as_bytes();
+    let mut s = Shape::default();
+    let mut in_word = false;
+    let mut has_digit = false;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        let (white, alpha, len) = if b < 0x80 {
+            (
+                b == b' ' || (9..=13).contains(&b),
+                b.is_ascii_alphabetic(),
+                1,
+            )
+        } else {
+            let c = line[i..].chars().next().unwrap_or(' ');
+            (c.is_whitespace(), c.is_alphabetic(), c.len_utf8())
+        };
+        if white {
+            if in_word {
+                s.numbers += u32::from(has_digit);
+            }
+            in_word = false;
+        } else {
+            if !in_word {
+                s.words += 1;
+                s.alpha_words += u32::from(alpha);
+                has_digit = false;
+            }
+            in_word = true;
+            has_digit |= b.is_ascii_digit();
+        }
+        i += len;
+    }
+    if in_word {
+        s.numbers += u32::from(has_digit);
+    }
+    s
 }
 
 /// A line shaped like a list item rather than a link to another page: it starts
@@ -1231,13 +1331,6 @@ fn is_item(line: &str) -> bool {
 
 fn is_vulgar_fraction(c: char) -> bool {
     matches!(c, '¼' | '½' | '¾' | '\u{2150}'..='\u{215e}')
-}
-
-fn count_numbers(line: &str) -> u32 {
-    line.split_whitespace()
-        .filter(|w| w.bytes().any(|b| b.is_ascii_digit()))
-        .count()
-        .min(u32::MAX as usize) as u32
 }
 
 fn is_closing_quote(c: char) -> bool {
@@ -1296,6 +1389,44 @@ fn fold_key(line: &str, buf: &mut String) {
     }
 }
 
+/// Rewrites `\b` and `\B` to their ASCII forms. A Unicode word boundary
+/// makes the regex engine fall back from its DFA to the much slower PikeVM
+/// on any non-ASCII text (ten times slower on paragraphs with curly
+/// quotes); chrome phrases are English words, so ASCII boundaries lose
+/// nothing.
+/// Rule regexes that share a `max_words` bound.
+#[derive(Debug)]
+struct RegexBucket {
+    max_words: usize,
+    set: RegexSet,
+    /// Group of each regex in `set`, in config order.
+    groups: Vec<usize>,
+}
+
+/// Lazy-DFA cache per regex set and thread, in bytes.
+const REGEX_DFA_CACHE: usize = 32 << 20;
+
+fn ascii_word_boundaries(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 16);
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('b') => out.push_str("(?-u:\\b)"),
+            Some('B') => out.push_str("(?-u:\\B)"),
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
 /// The key literal rules are compared with: quotes and ellipses folded to ASCII,
 /// leading bullets and trailing punctuation removed. Reuses `buf`.
 fn match_key<'b>(line: &str, buf: &'b mut String) -> &'b str {
@@ -1313,6 +1444,38 @@ impl fmt::Display for RuleId {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shape_counts_words_numbers_and_alpha_words_in_one_pass() {
+        let cases = [
+            ("", (0, 0, 0)),
+            ("175 g unsalted butter", (4, 1, 3)),
+            ("  Café\u{a0}au  lait 2x ", (4, 1, 3)),
+            ("Q3 2024 | £1,000.50", (4, 3, 1)),
+            ("“Quoted” words", (2, 0, 1)),
+        ];
+        for (line, (w, n, a)) in cases {
+            let got = shape(line);
+            assert_eq!(
+                (got.words, got.numbers, got.alpha_words),
+                (w, n, a),
+                "{line:?}"
+            );
+            assert_eq!(got.words, line.split_whitespace().count(), "{line:?}");
+        }
+    }
+
+    #[test]
+    fn word_boundaries_become_ascii_and_escapes_survive() {
+        assert_eq!(
+            ascii_word_boundaries(r"\bshare\b"),
+            r"(?-u:\b)share(?-u:\b)"
+        );
+        assert_eq!(ascii_word_boundaries(r"a\\b\d+\B"), r"a\\b\d+(?-u:\B)");
+        // Still matches next to curly quotes and accented letters.
+        let re = Regex::new(&ascii_word_boundaries(r"\bcookies\b")).unwrap();
+        assert!(re.is_match("“cookies” on café pages"));
+    }
     use std::collections::HashMap;
 
     /// The shipped default rules, from the product's default config.
