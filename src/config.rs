@@ -66,6 +66,15 @@ pub struct CorpusConfig {
     /// bounded whatever the corpus size. About 40 bytes each.
     #[serde(default = "default_max_fingerprints")]
     pub max_fingerprints: NonZeroUsize,
+    /// Lines longer than this many bytes (as read) are not counted: chrome
+    /// that repeats across a site is short, and skipping paragraphs keeps
+    /// pass 1 cheap. A longer line is never a corpus repeat.
+    #[serde(default = "default_max_line_bytes")]
+    pub max_line_bytes: NonZeroUsize,
+}
+
+fn default_max_line_bytes() -> NonZeroUsize {
+    NonZeroUsize::new(400).expect("not zero")
 }
 
 fn default_max_fingerprints() -> NonZeroUsize {
@@ -76,6 +85,7 @@ impl Default for CorpusConfig {
     fn default() -> Self {
         CorpusConfig {
             max_fingerprints: default_max_fingerprints(),
+            max_line_bytes: default_max_line_bytes(),
         }
     }
 }

@@ -209,6 +209,13 @@ impl Document {
         removed
     }
 
+    /// Drops lines longer than `max_bytes` without recording them. Only
+    /// for pass 1, whose documents are observed and thrown away: the
+    /// corpus profile does not count long lines.
+    pub fn drop_long_lines_for_profile(&mut self, max_bytes: usize) {
+        self.lines.retain(|l| l.text.len() <= max_bytes);
+    }
+
     /// Rewrites lines in place. `f` gets a line and a cleared scratch
     /// buffer; when it returns `true` the buffer becomes the line's new
     /// text. Returns how many lines changed.

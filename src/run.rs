@@ -57,7 +57,7 @@ impl Default for RunOptions {
     fn default() -> Self {
         RunOptions {
             threads: None,
-            batch_bytes: 8 << 20,
+            batch_bytes: 2 << 20,
             progress: false,
             fail_fast: false,
             input: InputOptions::default(),
@@ -104,12 +104,12 @@ fn pool(opts: &RunOptions) -> Result<rayon::ThreadPool, RunError> {
 
 /// Pulls the next batch: at least one record, at most about `bytes`.
 fn next_batch(
-    reader: &mut impl Iterator<Item = Result<Raw, InputError>>,
+    reader: &mut (impl Iterator<Item = Result<Raw, InputError>> + ?Sized),
     bytes: usize,
 ) -> Vec<Result<Raw, InputError>> {
     let mut batch = Vec::new();
     let mut size = 0;
-    for item in reader.by_ref() {
+    for item in &mut *reader {
         size += item.as_ref().map_or(0, |r| r.size);
         batch.push(item);
         if size >= bytes || batch.len() >= 65_536 {
@@ -117,6 +117,45 @@ fn next_batch(
         }
     }
     batch
+}
+
+/// A batch and the wall time it took to read.
+type Batch = (Vec<Result<Raw, InputError>>, Duration);
+
+/// Feeds `body` the batches of `reader`. With more than one worker thread,
+/// a reader thread stays one batch ahead, so that reading (decompression,
+/// line splitting) overlaps with cleaning instead of leaving the workers
+/// idle; memory stays bounded at two batches in flight. With one worker the
+/// reading is done inline, so "one thread" means one core.
+fn with_batches<T>(
+    reader: impl Iterator<Item = Result<Raw, InputError>> + Send,
+    opts: &RunOptions,
+    pool: &rayon::ThreadPool,
+    body: impl FnOnce(&mut dyn Iterator<Item = Batch>) -> T,
+) -> T {
+    let bytes = opts.batch_bytes;
+    let timed = |reader: &mut dyn Iterator<Item = Result<Raw, InputError>>| {
+        let t = Instant::now();
+        let batch = next_batch(reader, bytes);
+        (!batch.is_empty()).then(|| (batch, t.elapsed()))
+    };
+    if pool.current_num_threads() < 2 {
+        let mut reader = reader;
+        return body(&mut std::iter::from_fn(|| timed(&mut reader)));
+    }
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(1);
+        scope.spawn(move || {
+            let mut reader = reader;
+            while let Some(batch) = timed(&mut reader) {
+                // The receiver is gone when the run stopped early.
+                if tx.send(batch).is_err() {
+                    break;
+                }
+            }
+        });
+        body(&mut rx.into_iter())
+    })
 }
 
 fn progress_bar(inputs: &[InputSpec], enabled: bool) -> ProgressBar {
@@ -185,7 +224,7 @@ pub fn build_profile(
 /// # Errors
 /// The config does not build or the pool cannot start.
 pub(crate) fn profile_part(
-    records: impl Iterator<Item = Result<Raw, InputError>>,
+    records: impl Iterator<Item = Result<Raw, InputError>> + Send,
     config: &PipelineConfig,
     opts: &RunOptions,
 ) -> Result<CorpusProfile, RunError> {
@@ -193,7 +232,7 @@ pub(crate) fn profile_part(
 }
 
 fn profile_with(
-    mut reader: impl Iterator<Item = Result<Raw, InputError>>,
+    reader: impl Iterator<Item = Result<Raw, InputError>> + Send,
     config: &PipelineConfig,
     opts: &RunOptions,
     pool: &rayon::ThreadPool,
@@ -201,34 +240,34 @@ fn profile_with(
     let prefix = config.build(&CorpusProfile::empty())?;
     let n = config.profile_prefix_len();
     let cap = config.corpus.max_fingerprints.get();
+    let max_line = config.corpus.max_line_bytes.get();
     let mut profile = CorpusProfile::new(cap);
-    loop {
-        let batch = next_batch(&mut reader, opts.batch_bytes);
-        if batch.is_empty() {
-            break;
+    with_batches(reader, opts, pool, |batches| {
+        for (batch, _) in batches {
+            let part = pool.install(|| {
+                batch
+                    .into_par_iter()
+                    .filter_map(|r| r.ok()?.decode(&opts.input).ok())
+                    .fold(
+                        || CorpusProfile::new(cap),
+                        |mut p, mut doc| {
+                            doc.drop_long_lines_for_profile(max_line);
+                            prefix.apply_prefix(n, &mut doc);
+                            p.observe(&doc);
+                            p
+                        },
+                    )
+                    .reduce(
+                        || CorpusProfile::new(cap),
+                        |mut a, b| {
+                            a.merge(b);
+                            a
+                        },
+                    )
+            });
+            profile.merge(part);
         }
-        let part = pool.install(|| {
-            batch
-                .into_par_iter()
-                .filter_map(|r| r.ok()?.decode(&opts.input).ok())
-                .fold(
-                    || CorpusProfile::new(cap),
-                    |mut p, mut doc| {
-                        prefix.apply_prefix(n, &mut doc);
-                        p.observe(&doc);
-                        p
-                    },
-                )
-                .reduce(
-                    || CorpusProfile::new(cap),
-                    |mut a, b| {
-                        a.merge(b);
-                        a
-                    },
-                )
-        });
-        profile.merge(part);
-    }
+    });
     Ok(profile)
 }
 
@@ -294,7 +333,7 @@ pub fn clean(
 /// # Errors
 /// Config, pool and output errors; input errors with `fail_fast`.
 pub(crate) fn clean_part(
-    records: impl Iterator<Item = Result<Raw, InputError>>,
+    records: impl Iterator<Item = Result<Raw, InputError>> + Send,
     config: &PipelineConfig,
     profile: &CorpusProfile,
     output: &OutputSpec,
@@ -331,7 +370,7 @@ pub(crate) enum CsvColumns<'a> {
 /// Pass 2 over the records whose position `keep` accepts.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn clean_records(
-    mut reader: impl Iterator<Item = Result<Raw, InputError>>,
+    reader: impl Iterator<Item = Result<Raw, InputError>> + Send,
     pipeline: &Pipeline,
     with_sentences: bool,
     output: Option<&OutputSpec>,
@@ -355,127 +394,125 @@ pub(crate) fn clean_records(
     }
     let mut log = removed_log.map(|p| AtomicFile::create(p)).transpose()?;
     let mut stats = Stats::for_stages(pipeline.names());
-    loop {
-        let read_started = Instant::now();
-        let batch = next_batch(&mut reader, opts.batch_bytes);
-        stats.read_time += read_started.elapsed();
-        if batch.is_empty() {
-            break;
-        }
-        let batch_bytes: u64 = batch
-            .iter()
-            .map(|r| r.as_ref().map_or(0, |r| r.size as u64))
-            .sum();
-        let cleaned: Vec<Option<Result<Cleaned, InputError>>> = pool.install(|| {
-            batch
-                .into_par_iter()
-                .map(|item| {
-                    let raw = match item {
-                        Ok(raw) if !keep(raw.position) => return None,
-                        Ok(raw) => raw,
-                        Err(e) => return Some(Err(e)),
-                    };
-                    let t = Instant::now();
-                    let decoded = raw.decode(&opts.input);
-                    let decode_time = t.elapsed();
-                    Some(decoded.map(|mut doc| {
-                        let mut st = pipeline.new_stage_stats();
-                        pipeline.apply(&mut doc, &mut st);
-                        Cleaned {
-                            doc,
-                            stages: st,
-                            decode_time,
-                        }
-                    }))
-                })
-                .collect()
-        });
-        if let (Some(r), false) = (renderer.as_mut(), header_done) {
-            if let Some(Some(Ok(first))) = cleaned.iter().find(|c| matches!(c, Some(Ok(_)))) {
-                r.set_csv_fields(&first.doc);
-                if let (Some(h), Some(s)) = (r.header(), sink.as_mut()) {
-                    s.write("", &h)?;
-                }
-                header_done = true;
-            }
-        }
-        let want_log = log.is_some();
-        let rendered: Vec<Rendered> = pool.install(|| {
-            cleaned
-                .par_iter()
-                .map(|c| match c {
-                    Some(Ok(c)) => {
-                        let mut out = Vec::new();
-                        let res = match &renderer {
-                            Some(r) => r.render(&c.doc, &mut out).map(|()| out),
-                            None => Ok(out),
+    with_batches(reader, opts, pool, |batches| -> Result<(), RunError> {
+        for (batch, read_time) in batches {
+            stats.read_time += read_time;
+            let batch_bytes: u64 = batch
+                .iter()
+                .map(|r| r.as_ref().map_or(0, |r| r.size as u64))
+                .sum();
+            let cleaned: Vec<Option<Result<Cleaned, InputError>>> = pool.install(|| {
+                batch
+                    .into_par_iter()
+                    .map(|item| {
+                        let raw = match item {
+                            Ok(raw) if !keep(raw.position) => return None,
+                            Ok(raw) => raw,
+                            Err(e) => return Some(Err(e)),
                         };
-                        let mut log_bytes = Vec::new();
-                        if want_log {
-                            render_removals(&c.doc.id, c.doc.removals(), &mut log_bytes);
-                        }
-                        (res, log_bytes)
-                    }
-                    _ => (Ok(Vec::new()), Vec::new()),
-                })
-                .collect()
-        });
-        for (c, (bytes, log_bytes)) in cleaned.into_iter().zip(rendered) {
-            let c = match c {
-                None => continue,
-                Some(Err(e)) => {
-                    stats.docs_failed += 1;
-                    bar.suspend(|| eprintln!("textclean: {e}"));
-                    if opts.fail_fast {
-                        return Err(e.into());
-                    }
-                    continue;
-                }
-                Some(Ok(c)) => c,
-            };
-            match bytes {
-                Ok(bytes) => {
-                    if let Some(s) = sink.as_mut() {
-                        match s.write(&c.doc.id, &bytes) {
-                            Ok(()) => {}
-                            Err(e @ OutputError::Record { .. }) => {
-                                stats.docs_failed += 1;
-                                bar.suspend(|| eprintln!("textclean: {e}"));
-                                if opts.fail_fast {
-                                    return Err(e.into());
-                                }
-                                continue;
+                        let t = Instant::now();
+                        let decoded = raw.decode(&opts.input);
+                        let decode_time = t.elapsed();
+                        Some(decoded.map(|mut doc| {
+                            let mut st = pipeline.new_stage_stats();
+                            pipeline.apply(&mut doc, &mut st);
+                            Cleaned {
+                                doc,
+                                stages: st,
+                                decode_time,
                             }
-                            Err(e) => return Err(e.into()),
+                        }))
+                    })
+                    .collect()
+            });
+            if let (Some(r), false) = (renderer.as_mut(), header_done) {
+                if let Some(Some(Ok(first))) = cleaned.iter().find(|c| matches!(c, Some(Ok(_)))) {
+                    r.set_csv_fields(&first.doc);
+                    if let (Some(h), Some(s)) = (r.header(), sink.as_mut()) {
+                        s.write("", &h)?;
+                    }
+                    header_done = true;
+                }
+            }
+            let want_log = log.is_some();
+            let rendered: Vec<Rendered> = pool.install(|| {
+                cleaned
+                    .par_iter()
+                    .map(|c| match c {
+                        Some(Ok(c)) => {
+                            let mut out = Vec::new();
+                            let res = match &renderer {
+                                Some(r) => r.render(&c.doc, &mut out).map(|()| out),
+                                None => Ok(out),
+                            };
+                            let mut log_bytes = Vec::new();
+                            if want_log {
+                                render_removals(&c.doc.id, c.doc.removals(), &mut log_bytes);
+                            }
+                            (res, log_bytes)
+                        }
+                        _ => (Ok(Vec::new()), Vec::new()),
+                    })
+                    .collect()
+            });
+            for (c, (bytes, log_bytes)) in cleaned.into_iter().zip(rendered) {
+                let c = match c {
+                    None => continue,
+                    Some(Err(e)) => {
+                        stats.docs_failed += 1;
+                        bar.suspend(|| eprintln!("textclean: {e}"));
+                        if opts.fail_fast {
+                            return Err(e.into());
+                        }
+                        continue;
+                    }
+                    Some(Ok(c)) => c,
+                };
+                match bytes {
+                    Ok(bytes) => {
+                        if let Some(s) = sink.as_mut() {
+                            match s.write(&c.doc.id, &bytes) {
+                                Ok(()) => {}
+                                Err(e @ OutputError::Record { .. }) => {
+                                    stats.docs_failed += 1;
+                                    bar.suspend(|| eprintln!("textclean: {e}"));
+                                    if opts.fail_fast {
+                                        return Err(e.into());
+                                    }
+                                    continue;
+                                }
+                                Err(e) => return Err(e.into()),
+                            }
                         }
                     }
-                }
-                Err(e) => {
-                    stats.docs_failed += 1;
-                    bar.suspend(|| eprintln!("textclean: {e}"));
-                    if opts.fail_fast {
-                        return Err(e.into());
+                    Err(e) => {
+                        stats.docs_failed += 1;
+                        bar.suspend(|| eprintln!("textclean: {e}"));
+                        if opts.fail_fast {
+                            return Err(e.into());
+                        }
+                        continue;
                     }
-                    continue;
+                }
+                if let Some(l) = log.as_mut() {
+                    l.write_all(&log_bytes)?;
+                }
+                debug_assert_eq!(
+                    c.doc.lines_in(),
+                    c.doc.lines().len() + c.doc.removals().len(),
+                    "every line is either kept or removed with a reason"
+                );
+                stats.observe(&c.doc, c.doc.text_len());
+                stats.decode_time += c.decode_time;
+                for ((_, total), st) in stats.stages.iter_mut().zip(&c.stages) {
+                    *total += st;
                 }
             }
-            if let Some(l) = log.as_mut() {
-                l.write_all(&log_bytes)?;
-            }
-            debug_assert_eq!(
-                c.doc.lines_in(),
-                c.doc.lines().len() + c.doc.removals().len(),
-                "every line is either kept or removed with a reason"
-            );
-            stats.observe(&c.doc, c.doc.text_len());
-            stats.decode_time += c.decode_time;
-            for ((_, total), st) in stats.stages.iter_mut().zip(&c.stages) {
-                *total += st;
-            }
+            bar.inc(batch_bytes);
+            bar.set_message(format!("{} docs", stats.docs_in));
         }
-        bar.inc(batch_bytes);
-        bar.set_message(format!("{} docs", stats.docs_in));
-    }
+        Ok(())
+    })?;
     if let Some(s) = sink {
         s.finish()?;
     }
