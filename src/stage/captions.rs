@@ -5,7 +5,7 @@
 //! A glued line is cut back to one copy, and a line equal to one of the
 //! previous `window` kept paragraphs is removed; the first copy stays.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::num::NonZeroUsize;
 
 use serde::{Deserialize, Serialize};
@@ -28,6 +28,18 @@ pub struct CaptionsConfig {
     /// doubles ("Bora"+"Bora"?) are more often real words. Default 4.
     #[serde(default = "default_min_glued")]
     pub min_glued_chars: NonZeroUsize,
+    /// A line with at least this many words that equals ANY earlier kept
+    /// line of the document is dropped too, however far back: a sentence
+    /// printed twice is a copy (a caption repeated under a gallery, a
+    /// headline in a sticky header, a body printed twice), while short
+    /// lines that legitimately recur ("Pros", a table header) are only
+    /// compared within `window`. Default 8.
+    #[serde(default = "default_min_repeat_words")]
+    pub anywhere_min_words: NonZeroUsize,
+}
+
+fn default_min_repeat_words() -> NonZeroUsize {
+    NonZeroUsize::new(8).expect("8 is not zero")
 }
 
 fn default_window() -> NonZeroUsize {
@@ -48,6 +60,7 @@ impl Default for CaptionsConfig {
             window: default_window(),
             unglue: true,
             min_glued_chars: default_min_glued(),
+            anywhere_min_words: default_min_repeat_words(),
         }
     }
 }
@@ -112,10 +125,17 @@ impl Stage for Captions {
         let lines = doc.lines();
         let mut repeated = vec![false; lines.len()];
         let mut recent: VecDeque<usize> = VecDeque::with_capacity(window + 1);
+        // Long kept lines seen so far, for copies beyond the window.
+        let mut long_seen: HashSet<&str> = HashSet::new();
+        let min_words = self.cfg.anywhere_min_words.get();
         for (i, line) in lines.iter().enumerate() {
-            if recent.iter().any(|&j| lines[j].text == line.text) {
+            let text = line.text.as_str();
+            if recent.iter().any(|&j| lines[j].text == text) || long_seen.contains(text) {
                 repeated[i] = true;
                 continue;
+            }
+            if text.split_whitespace().nth(min_words - 1).is_some() {
+                long_seen.insert(text);
             }
             if recent.len() == window {
                 recent.pop_front();
@@ -157,6 +177,16 @@ mod tests {
     fn repeat_beyond_window_stays() {
         let t = "Pros\na\nb\nc\nPros";
         assert_eq!(run(t), ["Pros", "a", "b", "c", "Pros"]);
+    }
+
+    #[test]
+    fn a_long_line_repeated_far_away_is_a_copy_a_short_one_is_not() {
+        let caption = "New York's Brock Nelson puts the winning goal past the keeper";
+        let t = format!("{caption}\nPros\nOne.\nTwo.\nThree.\nFour.\nPros\n{caption}");
+        assert_eq!(
+            run(&t),
+            [caption, "Pros", "One.", "Two.", "Three.", "Four.", "Pros"]
+        );
     }
 
     #[test]
