@@ -4,7 +4,8 @@
 //! Three kinds of evidence are combined, cheapest first:
 //!
 //! 1. **Rules** ([`RuleGroup`]): literal lines and prefixes (one aho-corasick
-//!    automaton, ASCII case-insensitive) and regexes (one [`RegexSet`]) for chrome
+//!    automaton, ASCII case-insensitive) and regexes (each run only on lines
+//!    holding a literal it needs) for chrome
 //!    that recurs across sites ("Advertisement", "Share on Facebook", "© 2019 …").
 //! 2. **Context** ([`ContextConfig`]): the shape of the page. Long sentence-like
 //!    lines anchor the article body; runs of short non-sentence lines are menus;
@@ -23,7 +24,7 @@ use std::fmt;
 use std::num::{NonZeroU32, NonZeroUsize};
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
-use regex::{Regex, RegexSet, RegexSetBuilder};
+use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use serde::{Deserialize, Serialize};
 
 /// The boilerplate stage's config: mirrors a `[[stages]] type = "boilerplate"` TOML table
@@ -407,9 +408,10 @@ pub struct Boilerplate {
     /// Longest literal key, in bytes: a longer line can only match a
     /// prefix, found in its first bytes.
     max_key_len: usize,
-    /// Rule regexes, one set per distinct `max_words` bound, so that a long
-    /// paragraph is only scanned by the few sets that allow its length.
-    regex_buckets: Vec<RegexBucket>,
+    /// Rule regexes in config order, each run only on lines its
+    /// `max_words` allows and its required literals pass.
+    regexes: Vec<RegexRule>,
+    prefilter: RegexPrefilter,
     protect: RegexSet,
     context: ContextConfig,
     repeat: RepeatConfig,
@@ -424,8 +426,6 @@ impl Boilerplate {
         let mut groups = Vec::with_capacity(cfg.groups.len());
         let mut keys = Vec::new();
         let mut literal_info = Vec::new();
-        let mut patterns = Vec::new();
-        let mut regex_group = Vec::new();
         for (g, group) in cfg.groups.iter().enumerate() {
             let bad_name = |message: &str| BoilerplateError::GroupName {
                 group: g,
@@ -484,8 +484,6 @@ impl Boilerplate {
                         source,
                     }
                 })?;
-                patterns.push(format!("(?i:{})", ascii_word_boundaries(pattern)));
-                regex_group.push(g);
             }
         }
         names.extend(CONTEXT_RULES.iter().map(|s| s.to_string()));
@@ -504,34 +502,31 @@ impl Boilerplate {
                     .build(&keys)?,
             )
         };
-        let mut bounds: Vec<usize> = regex_group.iter().map(|&g| groups[g].max_words).collect();
-        bounds.sort_unstable();
-        bounds.dedup();
-        let mut regex_buckets = Vec::with_capacity(bounds.len());
-        for max_words in bounds {
-            let (pats, gs): (Vec<&String>, Vec<usize>) = patterns
-                .iter()
-                .zip(&regex_group)
-                .filter(|(_, &g)| groups[g].max_words == max_words)
-                .map(|(p, &g)| (p, g))
-                .unzip();
-            // Dozens of case-insensitive patterns make a large lazy DFA;
-            // with the default cache it keeps throwing states away and
-            // rebuilding them (most of the stage's time, measured).
-            let set = RegexSetBuilder::new(pats)
-                .dfa_size_limit(REGEX_DFA_CACHE)
-                .build()
-                .map_err(|source| BoilerplateError::RegexSet {
-                    what: "groups",
-                    source,
-                })?;
-            regex_buckets.push(RegexBucket {
-                max_words,
-                set,
-                groups: gs,
-            });
+        let mut regexes = Vec::new();
+        let mut all_clauses: Vec<required::Clause> = Vec::new();
+        for (g, group) in cfg.groups.iter().enumerate() {
+            for (index, pattern) in group.regex.iter().enumerate() {
+                // A larger lazy-DFA cache than the default: the
+                // case-insensitive bounded repeats (`.{0,40}`) make big DFAs.
+                let regex = RegexBuilder::new(&format!("(?i:{})", ascii_word_boundaries(pattern)))
+                    .dfa_size_limit(REGEX_DFA_CACHE)
+                    .build()
+                    .map_err(|source| BoilerplateError::Regex {
+                        group: g,
+                        index,
+                        source,
+                    })?;
+                let first = all_clauses.len();
+                all_clauses.extend(required::clauses(pattern));
+                regexes.push(RegexRule {
+                    regex,
+                    group: g,
+                    max_words: groups[g].max_words,
+                    clauses: first..all_clauses.len(),
+                });
+            }
         }
-
+        let prefilter = RegexPrefilter::build(&all_clauses, &regexes)?;
         let mut protect = Vec::with_capacity(cfg.protect.len());
         for (index, pattern) in cfg.protect.iter().enumerate() {
             Regex::new(&format!("(?i:{pattern})"))
@@ -552,7 +547,8 @@ impl Boilerplate {
             literals,
             literal_info,
             max_key_len,
-            regex_buckets,
+            regexes,
+            prefilter,
             protect,
             context: cfg.context.clone(),
             repeat: cfg.repeat.clone(),
@@ -589,11 +585,10 @@ impl Boilerplate {
 
     /// The rule that matches one line on its own, if any (no context, no repeats).
     pub fn match_rule(&self, line: &str) -> Option<RuleId> {
-        let mut key_buf = String::new();
-        self.match_rule_with(line, count_words(line), &mut key_buf)
+        self.match_rule_with(line, count_words(line), &mut Scratch::default())
     }
 
-    fn match_rule_with(&self, line: &str, words: usize, key_buf: &mut String) -> Option<RuleId> {
+    fn match_rule_with(&self, line: &str, words: usize, scratch: &mut Scratch) -> Option<RuleId> {
         // (group, kind) of the best match: the earliest group wins, then the kind order.
         let mut best: Option<(usize, usize)> = None;
         let mut consider = |group: usize, kind: usize| {
@@ -616,7 +611,7 @@ impl Boilerplate {
             } else {
                 line
             };
-            let key = match_key(head, key_buf);
+            let key = match_key(head, &mut scratch.key);
             if !key.is_empty() {
                 // A match must start at 0, so it ends within the longest key.
                 let mut end = key.len().min(self.max_key_len + 1);
@@ -644,13 +639,22 @@ impl Boilerplate {
                 }
             }
         }
-        // Buckets are sorted by bound: skip those too short for this line.
-        let first = self.regex_buckets.partition_point(|b| b.max_words < words);
-        for bucket in &self.regex_buckets[first..] {
-            if bucket.set.is_match(line) {
-                if let Some(i) = bucket.set.matches(line).iter().next() {
-                    consider(bucket.groups[i], KIND_REGEX);
-                }
+        let hits = self.prefilter.scan(line, words, &mut scratch.hits);
+        // Rules are in group order, so the first match is the best regex
+        // match, and one in a group after a literal match cannot win.
+        let groups_before = best.map_or(usize::MAX, |(group, _)| group);
+        for rule in &self.regexes {
+            if rule.group >= groups_before {
+                break;
+            }
+            let possible = match hits {
+                Hits::All => true,
+                Hits::None => rule.clauses.is_empty(),
+                Hits::Some => rule.clauses.clone().all(|c| scratch.hits[c]),
+            };
+            if words <= rule.max_words && possible && rule.regex.is_match(line) {
+                best = Some((rule.group, KIND_REGEX));
+                break;
             }
         }
         best.map(|(group, kind)| RuleId((group * 3 + kind) as u32))
@@ -690,7 +694,7 @@ impl Boilerplate {
         out: &mut [Option<RuleId>],
     ) -> Vec<LineInfo> {
         let cx = &self.context;
-        let mut key_buf = String::new();
+        let mut scratch = Scratch::default();
         let mut infos = Vec::with_capacity(lines.len());
         for (i, &line) in lines.iter().enumerate() {
             let line = line.trim();
@@ -702,7 +706,7 @@ impl Boilerplate {
             let words = shape.words;
             let end = line_end(line);
             let numbers = shape.numbers;
-            let rule = self.match_rule_with(line, words, &mut key_buf);
+            let rule = self.match_rule_with(line, words, &mut scratch);
             let protected = words <= cx.protect_max_words.get()
                 && !self.protect.is_empty()
                 && self.protect.is_match(line);
@@ -1394,16 +1398,127 @@ fn fold_key(line: &str, buf: &mut String) {
 /// on any non-ASCII text (ten times slower on paragraphs with curly
 /// quotes); chrome phrases are English words, so ASCII boundaries lose
 /// nothing.
-/// Rule regexes that share a `max_words` bound.
+/// One rule regex.
 #[derive(Debug)]
-struct RegexBucket {
+struct RegexRule {
+    regex: Regex,
+    group: usize,
     max_words: usize,
-    set: RegexSet,
-    /// Group of each regex in `set`, in config order.
-    groups: Vec<usize>,
+    /// Its clauses in [`RegexPrefilter`]: a line must hit all of them.
+    clauses: std::ops::Range<usize>,
 }
 
-/// Lazy-DFA cache per regex set and thread, in bytes.
+/// One aho-corasick pass over a line that tells which rule regexes can match it
+/// (see [`required`]).
+#[derive(Debug)]
+struct RegexPrefilter {
+    /// By ascending `max_words`: the literals of the rules that allow lines
+    /// of up to that many words. Long lines are most of the text and only a
+    /// few rules allow them, so their automaton is small and fast.
+    tiers: Vec<PrefilterTier>,
+    clause_count: usize,
+}
+
+#[derive(Debug)]
+struct PrefilterTier {
+    max_words: usize,
+    ac: AhoCorasick,
+    /// The clauses each literal of `ac` belongs to, by pattern index; the
+    /// fold hazards come after them.
+    clauses_of: Vec<Vec<usize>>,
+}
+
+/// What a prefilter scan found.
+#[derive(Debug, Clone, Copy)]
+enum Hits {
+    /// Not scanned or no literal found: only rules without clauses can match.
+    None,
+    /// Some clauses hit, marked in the scratch.
+    Some,
+    /// A fold hazard: every rule may match.
+    All,
+}
+
+impl RegexPrefilter {
+    fn build(
+        clauses: &[required::Clause],
+        rules: &[RegexRule],
+    ) -> Result<RegexPrefilter, BoilerplateError> {
+        let mut bounds: Vec<usize> = rules
+            .iter()
+            .filter(|r| !r.clauses.is_empty())
+            .map(|r| r.max_words)
+            .collect();
+        bounds.sort_unstable();
+        bounds.dedup();
+        let mut tiers = Vec::with_capacity(bounds.len());
+        for max_words in bounds {
+            let mut literals: Vec<&str> = Vec::new();
+            let mut clauses_of: Vec<Vec<usize>> = Vec::new();
+            let mut index = std::collections::HashMap::new();
+            for rule in rules.iter().filter(|r| r.max_words >= max_words) {
+                for c in rule.clauses.clone() {
+                    for lit in &clauses[c] {
+                        let i = *index.entry(lit.as_str()).or_insert_with(|| {
+                            literals.push(lit);
+                            clauses_of.push(Vec::new());
+                            literals.len() - 1
+                        });
+                        clauses_of[i].push(c);
+                    }
+                }
+            }
+            literals.extend(required::FOLD_HAZARDS);
+            let ac = AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .match_kind(MatchKind::Standard)
+                .kind(Some(AhoCorasickKind::DFA))
+                .build(&literals)?;
+            tiers.push(PrefilterTier {
+                max_words,
+                ac,
+                clauses_of,
+            });
+        }
+        Ok(RegexPrefilter {
+            tiers,
+            clause_count: clauses.len(),
+        })
+    }
+
+    /// Marks in `hits` the clauses `line` satisfies, among those of the
+    /// rules that allow its length.
+    fn scan(&self, line: &str, words: usize, hits: &mut Vec<bool>) -> Hits {
+        let first = self.tiers.partition_point(|t| t.max_words < words);
+        let Some(tier) = self.tiers.get(first) else {
+            return Hits::None;
+        };
+        hits.clear();
+        hits.resize(self.clause_count, false);
+        let mut found = Hits::None;
+        for m in tier.ac.find_overlapping_iter(line) {
+            let Some(clauses) = tier.clauses_of.get(m.pattern().as_usize()) else {
+                return Hits::All;
+            };
+            for &c in clauses {
+                hits[c] = true;
+            }
+            found = Hits::Some;
+        }
+        found
+    }
+}
+
+/// Per-document buffers of the rule matcher.
+#[derive(Debug, Default)]
+struct Scratch {
+    /// The match key of a line.
+    key: String,
+    /// Prefilter clause hits of a line.
+    hits: Vec<bool>,
+}
+
+/// Lazy-DFA cache per regex (set) and thread, in bytes.
 const REGEX_DFA_CACHE: usize = 32 << 20;
 
 fn ascii_word_boundaries(pattern: &str) -> String {
@@ -2277,6 +2392,349 @@ impl Stage for BoilerplateStage {
             .collect();
         if reasons.iter().any(Option::is_some) {
             stats.lines_removed += doc.remove_lines(self.name(), |i, _| reasons[i].clone()) as u64;
+        }
+    }
+}
+
+/// Literals a rule regex cannot match without: the regex prefilter.
+///
+/// Every line of up to the largest `max_words` used to go through a
+/// [`RegexSet`] per `max_words` bound. The sets' own prefilters are the
+/// union of dozens of case-insensitive prefixes, which fire on almost any
+/// English line, so each set ran its lazy DFA over most of the text (most
+/// of the stage's time, measured). Here each regex gets a set of literals
+/// one of which every match contains ("cookie"; one of "about", "privacy",
+/// …), one aho-corasick pass over a line finds which are present, and only
+/// the regexes whose set has a hit are run.
+///
+/// Extraction reads the pattern with a small, deliberately partial parser:
+/// anything it does not understand (inline flags, unknown escapes, nested
+/// classes) gives no requirement, so the regex is always run. Literals are
+/// compared ASCII case-insensitively; the rules are case-insensitive, and
+/// the two non-ASCII characters whose case folding reaches an ASCII letter
+/// (KELVIN SIGN for `k`, LONG S for `s`) are [`FOLD_HAZARDS`]: a line with
+/// one of them runs every regex.
+mod required {
+    /// Characters that `(?i)` matches against an ASCII letter.
+    pub(super) const FOLD_HAZARDS: [&str; 2] = ["\u{212A}", "\u{17F}"];
+
+    /// Strings of which a match contains at least one (lower case).
+    pub(super) type Clause = Vec<String>;
+
+    enum Node {
+        Lit(char),
+        /// A zero-width assertion: `^`, `$`, `\b`.
+        Assert,
+        /// Anything else that consumes text: a class, `.`, `\d`.
+        Other,
+        /// A group's alternatives.
+        Group(Vec<Vec<Item>>),
+    }
+
+    struct Item {
+        node: Node,
+        /// Fewest repetitions (1 without a quantifier).
+        min: u32,
+        /// No quantifier: the item occurs exactly once, so it can extend a literal.
+        once: bool,
+    }
+
+    /// The most selective clause every match of `pattern` satisfies; none
+    /// when unknown. One is enough: scanning for every clause's literals
+    /// (short words like "to" and "day" included) cost more than the
+    /// regexes it saved (measured).
+    pub(super) fn clauses(pattern: &str) -> Vec<Clause> {
+        let chars: Vec<char> = pattern.chars().collect();
+        let mut p = Parser {
+            chars: &chars,
+            i: 0,
+        };
+        let Some(alts) = p.alternatives() else {
+            return Vec::new();
+        };
+        if p.i != chars.len() {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        match alts.as_slice() {
+            [seq] => seq_clauses(seq, &mut out),
+            _ => out.extend(group_clause(&alts)),
+        }
+        // Short words ("s" of "cookies?", "to", "in") filter little and
+        // make the scan stop at almost every word.
+        out.retain(|c| c.iter().all(|s| score(s) >= 3));
+        out.into_iter()
+            .max_by_key(selectivity)
+            .into_iter()
+            .collect()
+    }
+
+    /// Every clause a sequence requires: its runs of plain literal characters
+    /// and the clause of each group that must occur.
+    fn seq_clauses(seq: &[Item], out: &mut Vec<Clause>) {
+        let mut run = String::new();
+        for item in seq {
+            match &item.node {
+                Node::Lit(c) if item.once && is_plain(*c) => {
+                    run.push(c.to_ascii_lowercase());
+                    continue;
+                }
+                Node::Lit(c) if item.min >= 1 && is_plain(*c) => {
+                    out.push(vec![c.to_ascii_lowercase().to_string()]);
+                }
+                Node::Group(alts) if item.min >= 1 => match alts.as_slice() {
+                    [seq] => seq_clauses(seq, out),
+                    _ => out.extend(group_clause(alts)),
+                },
+                _ => {}
+            }
+            if !run.is_empty() {
+                out.push(vec![std::mem::take(&mut run)]);
+            }
+        }
+        if !run.is_empty() {
+            out.push(vec![run]);
+        }
+    }
+
+    /// One clause for a group: the best clause of each alternative, joined;
+    /// none when some alternative requires nothing.
+    fn group_clause(alts: &[Vec<Item>]) -> Option<Clause> {
+        let mut joined = Vec::new();
+        for seq in alts {
+            let mut cl = Vec::new();
+            seq_clauses(seq, &mut cl);
+            let best = cl.into_iter().max_by_key(selectivity)?;
+            joined.extend(best);
+        }
+        joined.sort();
+        joined.dedup();
+        Some(joined)
+    }
+
+    /// How selective a clause is: by its weakest literal, then fewer literals.
+    fn selectivity(c: &Clause) -> (usize, std::cmp::Reverse<usize>) {
+        let weakest = c.iter().map(|s| score(s)).min().unwrap_or(0);
+        (weakest, std::cmp::Reverse(c.len()))
+    }
+
+    /// How selective a literal is: letters are common, punctuation is rare.
+    fn score(s: &str) -> usize {
+        s.chars()
+            .map(|c| {
+                if c.is_alphanumeric() || c == ' ' {
+                    1
+                } else {
+                    3
+                }
+            })
+            .sum()
+    }
+
+    /// A character that `(?i)` matches only as itself or its ASCII case
+    /// pair: ASCII, or a non-ASCII symbol without case.
+    fn is_plain(c: char) -> bool {
+        c.is_ascii()
+            || !(c.is_alphabetic()
+                || c.is_lowercase()
+                || c.is_uppercase()
+                || c.to_lowercase().ne([c])
+                || c.to_uppercase().ne([c]))
+    }
+
+    struct Parser<'a> {
+        chars: &'a [char],
+        i: usize,
+    }
+
+    impl Parser<'_> {
+        fn peek(&self) -> Option<char> {
+            self.chars.get(self.i).copied()
+        }
+
+        fn next(&mut self) -> Option<char> {
+            let c = self.peek()?;
+            self.i += 1;
+            Some(c)
+        }
+
+        /// `a|b|…` up to a `)` or the end (neither consumed).
+        fn alternatives(&mut self) -> Option<Vec<Vec<Item>>> {
+            let mut alts = vec![self.sequence()?];
+            while self.peek() == Some('|') {
+                self.i += 1;
+                alts.push(self.sequence()?);
+            }
+            Some(alts)
+        }
+
+        fn sequence(&mut self) -> Option<Vec<Item>> {
+            let mut seq = Vec::new();
+            while let Some(c) = self.next() {
+                let node = match c {
+                    '|' | ')' => {
+                        self.i -= 1;
+                        break;
+                    }
+                    '(' => {
+                        if self.peek() == Some('?') {
+                            // Only `(?:…)`: flags such as `x` change what a literal is.
+                            self.i += 1;
+                            if self.next()? != ':' {
+                                return None;
+                            }
+                        }
+                        let alts = self.alternatives()?;
+                        if self.next()? != ')' {
+                            return None;
+                        }
+                        Node::Group(alts)
+                    }
+                    '[' => {
+                        self.skip_class()?;
+                        Node::Other
+                    }
+                    '\\' => match self.next()? {
+                        // `\<` and `\>` are word boundaries, not literals.
+                        'b' | 'B' | 'A' | 'z' | '<' | '>' => Node::Assert,
+                        'd' | 'D' | 's' | 'S' | 'w' | 'W' => Node::Other,
+                        e if e.is_ascii_punctuation() => Node::Lit(e),
+                        _ => return None,
+                    },
+                    '.' => Node::Other,
+                    '^' | '$' => Node::Assert,
+                    '*' | '+' | '?' | '{' => return None,
+                    c => Node::Lit(c),
+                };
+                let (min, once) = self.quantifier()?;
+                seq.push(Item { node, min, once });
+            }
+            Some(seq)
+        }
+
+        /// The quantifier after an item, if any: (fewest repetitions, none given).
+        fn quantifier(&mut self) -> Option<(u32, bool)> {
+            let min = match self.peek() {
+                Some('?' | '*') => 0,
+                Some('+') => 1,
+                Some('{') => {
+                    self.i += 1;
+                    let mut min = 0u32;
+                    while let Some(d) = self.peek().and_then(|c| c.to_digit(10)) {
+                        min = min.checked_mul(10)?.checked_add(d)?;
+                        self.i += 1;
+                    }
+                    while self.peek().is_some_and(|c| c == ',' || c.is_ascii_digit()) {
+                        self.i += 1;
+                    }
+                    if self.peek() != Some('}') {
+                        return None;
+                    }
+                    min
+                }
+                _ => return Some((1, true)),
+            };
+            self.i += 1;
+            // A lazy `?`; anything else stacked on a quantifier is not understood.
+            if self.peek() == Some('?') {
+                self.i += 1;
+            }
+            if matches!(self.peek(), Some('?' | '*' | '+' | '{')) {
+                return None;
+            }
+            Some((min, false))
+        }
+
+        /// Skips a bracket class after its `[`; a nested class gives up.
+        fn skip_class(&mut self) -> Option<()> {
+            if self.peek() == Some('^') {
+                self.i += 1;
+            }
+            if self.peek() == Some(']') {
+                self.i += 1;
+            }
+            loop {
+                match self.next()? {
+                    ']' => return Some(()),
+                    '[' => return None,
+                    // `\]` is no end, and `\p{…}` holds no `]`.
+                    '\\' => {
+                        let escaped = self.next()?;
+                        let named = matches!(escaped, 'p' | 'P') && self.peek() == Some('{');
+                        while named && self.next()? != '}' {}
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::clauses;
+
+        fn cl(p: &str) -> Vec<Vec<&'static str>> {
+            clauses(p)
+                .into_iter()
+                .map(|c| {
+                    c.into_iter()
+                        .map(|s| &*Box::leak(s.into_boxed_str()))
+                        .collect()
+                })
+                .collect()
+        }
+
+        #[test]
+        fn the_most_selective_required_literals() {
+            assert_eq!(cl(r"\bcookies?\b.*\b(website|site)\b"), [vec!["cookie"]]);
+            assert_eq!(cl(r"^@\w{2,30}$"), [vec!["@"]]);
+            assert_eq!(cl(r"a(bc|d)?ef"), Vec::<Vec<&str>>::new());
+            assert_eq!(cl(r"xa(bcd|e)?efg"), [vec!["efg"]]);
+            assert_eq!(cl(r"(abc|cde)|fgh"), [vec!["abc", "cde", "fgh"]]);
+            assert_eq!(cl(r"(abc|cd)x+"), Vec::<Vec<&str>>::new());
+            assert_eq!(cl(r"(?:Page)\s+\d+ of"), [vec!["page"]]);
+            assert_eq!(cl(r"e-?mails?"), [vec!["mail"]]);
+            assert_eq!(cl(r"[\]|]x{2}\|"), [vec!["|"]]);
+            assert_eq!(
+                cl(r"\b(privacy|terms)\b[^|]{0,40}\|[^|]*\|"),
+                [vec!["privacy", "terms"]]
+            );
+        }
+
+        #[test]
+        fn what_the_parser_does_not_know_requires_nothing() {
+            for p in [
+                r"(?x) cookie",
+                r"(?i)cookie",
+                r"\x41bc",
+                r"[[:alpha:]]abc",
+                r"abc**",
+                r"abc)",
+                r"(abc",
+                r"[abc",
+                "",
+            ] {
+                assert!(clauses(p).is_empty(), "{p}");
+            }
+            // Letters with case outside ASCII never enter a literal.
+            assert_eq!(cl("caf\u{e9}s"), [vec!["caf"]]);
+            // `\<` is a word boundary, not a literal `<`.
+            assert_eq!(cl(r"\<abc\>"), [vec!["abc"]]);
+            // Symbols without case do.
+            assert_eq!(cl("\u{bb}\u{2192}."), [vec!["\u{bb}\u{2192}"]]);
+        }
+
+        #[test]
+        fn only_the_fold_hazards_reach_ascii_letters() {
+            for letter in ('a'..='z').chain('A'..='Z') {
+                let re = regex::Regex::new(&format!("(?i)^{letter}$")).expect("valid");
+                let mut buf = [0u8; 4];
+                for c in (0x80..=0x10FFFFu32).filter_map(char::from_u32) {
+                    if re.is_match(c.encode_utf8(&mut buf)) {
+                        assert!(super::FOLD_HAZARDS.contains(&&*c.to_string()), "{c:?}");
+                    }
+                }
+            }
         }
     }
 }
