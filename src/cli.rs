@@ -380,14 +380,21 @@ fn clean(args: CleanArgs) -> Result<ExitCode> {
         let json = serde_json::to_vec_pretty(&report)?;
         write_file_atomic(path, &json)?;
     }
-    if !args.quiet {
+    Ok(finish(&report, args.quiet))
+}
+
+/// Prints the summary table (unless quiet) and picks the exit code: 1 when
+/// some records could not be read or written, as ripgrep does for errors
+/// it reported and went past.
+fn finish(report: &crate::stats::Report, quiet: bool) -> ExitCode {
+    if !quiet {
         eprint!("{}", report.table());
     }
-    Ok(if report.stats.docs_failed > 0 {
+    if report.stats.docs_failed > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
-    })
+    }
 }
 
 fn explain(args: ExplainArgs) -> Result<ExitCode> {
@@ -644,14 +651,7 @@ fn merge(args: MergeArgs) -> Result<ExitCode> {
     let report = run
         .merge(args.output.as_deref())
         .with_context(|| format!("merging {}", run.dir().display()))?;
-    if !args.quiet {
-        eprint!("{}", report.table());
-    }
-    Ok(if report.stats.docs_failed > 0 {
-        ExitCode::from(1)
-    } else {
-        ExitCode::SUCCESS
-    })
+    Ok(finish(&report, args.quiet))
 }
 
 fn slurm(args: SlurmArgs) -> Result<ExitCode> {
