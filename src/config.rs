@@ -27,12 +27,14 @@ pub const DEFAULT_CONFIG: &str = include_str!("../config/default.toml");
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read.
-    #[error("{path}: {source}")]
+    // The I/O error is part of the message, not a `source`: as a source it
+    // would be printed twice in the error chain.
+    #[error("{path}: {error}")]
     Read {
         /// The config file.
         path: String,
         /// Why.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The file is not valid TOML, or a key or value is wrong.
     #[error("{path}: {key}: {message}")]
@@ -184,9 +186,9 @@ impl PipelineConfig {
     /// bad value; the error names the file and the key.
     pub fn load(path: &Path) -> Result<PipelineConfig, ConfigError> {
         let origin = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
             path: origin.clone(),
-            source,
+            error,
         })?;
         let base = path.parent().unwrap_or(Path::new(".")).to_path_buf();
         PipelineConfig::from_toml_str(&text, &origin, &base)

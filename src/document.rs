@@ -255,17 +255,6 @@ impl Document {
         self.lines.iter().map(|l| l.text.len()).sum::<usize>() + 2 * n.saturating_sub(1)
     }
 
-    /// Byte offset of each live line in [`Document::text`].
-    pub fn line_offsets(&self) -> Vec<usize> {
-        let mut offsets = Vec::with_capacity(self.lines.len());
-        let mut at = 0;
-        for line in &self.lines {
-            offsets.push(at);
-            at += line.text.len() + 2;
-        }
-        offsets
-    }
-
     /// Records the sentence spans (byte ranges of [`Document::text`]).
     /// Any later edit or removal forgets them, since they would be stale.
     pub fn set_sentences(&mut self, spans: Vec<Range<usize>>) {
@@ -323,7 +312,6 @@ mod tests {
     fn text_joins_paragraphs_with_one_blank_line() {
         let doc = Document::new("d", "One.\nTwo.");
         assert_eq!(doc.text(), "One.\n\nTwo.");
-        assert_eq!(doc.line_offsets(), [0, 6]);
     }
 
     #[test]

@@ -7,7 +7,6 @@
 //! looks finished.
 
 use std::collections::HashSet;
-use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::path::{Component, Path, PathBuf};
 
@@ -19,12 +18,14 @@ use crate::document::{Document, Fields, Removal};
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
     /// An I/O error on a named file.
-    #[error("{path}: {source}")]
+    // The I/O error is part of the message, not a `source`: as a source it
+    // would be printed twice in the error chain.
+    #[error("{path}: {error}")]
     Io {
         /// The file.
         path: String,
         /// Why.
-        source: io::Error,
+        error: io::Error,
     },
     /// A document that cannot be written in this format.
     #[error("document {id}: {message}")]
@@ -37,9 +38,9 @@ pub enum OutputError {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> OutputError + '_ {
-    move |source| OutputError::Io {
+    move |error| OutputError::Io {
         path: path.display().to_string(),
-        source,
+        error,
     }
 }
 
@@ -456,14 +457,6 @@ pub fn write_file_atomic(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
     let mut f = AtomicFile::create(path)?;
     f.write_all(bytes)?;
     f.commit()
-}
-
-/// Opens a plain (non-atomic) file for appending diagnostics.
-///
-/// # Errors
-/// The file cannot be created.
-pub fn create_file(path: &Path) -> Result<File, OutputError> {
-    File::create(path).map_err(io_err(path))
 }
 
 #[cfg(test)]

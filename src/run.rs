@@ -81,8 +81,8 @@ pub struct OutputSpec {
 pub struct Outcome {
     /// Totals and timing.
     pub report: Report,
-    /// Wall time spent reading and decoding versus in the stages is in the
-    /// per-stage stats; this is pass 1's wall time (zero if skipped).
+    /// Wall time of pass 1, the corpus profile (zero when no stage needs
+    /// it). Reading, decoding and per-stage times are in the report's stats.
     pub profile_time: Duration,
 }
 
