@@ -119,13 +119,19 @@ impl Stats {
         self.bytes_in += doc.bytes_in() as u64;
         self.bytes_out += text_len as u64;
         self.sentences += doc.sentences().map_or(0, |s| s.len() as u64);
+        // Runs once per removed line in the writer loop: allocate the
+        // keys only the first time a (stage, reason) pair is seen.
         for r in doc.removals() {
-            *self
-                .removed
-                .entry(r.stage.to_string())
-                .or_default()
-                .entry(r.reason.as_str().to_string())
-                .or_default() += 1;
+            let reasons = match self.removed.get_mut(r.stage) {
+                Some(reasons) => reasons,
+                None => self.removed.entry(r.stage.to_string()).or_default(),
+            };
+            match reasons.get_mut(r.reason.as_str()) {
+                Some(n) => *n += 1,
+                None => {
+                    reasons.insert(r.reason.as_str().to_string(), 1);
+                }
+            }
         }
     }
 }
