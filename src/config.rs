@@ -291,8 +291,22 @@ impl PipelineConfig {
     /// # Errors
     /// As [`PipelineConfig::build`].
     pub fn build_shared(&self, profile: Arc<CorpusProfile>) -> Result<Pipeline, ConfigError> {
-        let mut built = Vec::with_capacity(self.stages.len());
-        for (i, stage) in self.stages.iter().enumerate() {
+        self.build_first(self.stages.len(), &profile)
+    }
+
+    /// Builds only the stages pass 1 runs (see
+    /// [`PipelineConfig::profile_prefix_len`]): compiling the boilerplate
+    /// rules there would cost a run as much as cleaning a few megabytes.
+    ///
+    /// # Errors
+    /// As [`PipelineConfig::build`], for those stages.
+    pub fn build_profile_prefix(&self) -> Result<Pipeline, ConfigError> {
+        self.build_first(self.profile_prefix_len(), &Arc::new(CorpusProfile::empty()))
+    }
+
+    fn build_first(&self, n: usize, profile: &Arc<CorpusProfile>) -> Result<Pipeline, ConfigError> {
+        let mut built = Vec::with_capacity(n);
+        for (i, stage) in self.stages.iter().enumerate().take(n) {
             let at = |key: &str, msg: String| {
                 let key = if key.is_empty() {
                     format!("stages[{i}]")
@@ -304,7 +318,7 @@ impl PipelineConfig {
             built.push(match stage {
                 StageConfig::Normalize(c) => AnyStage::Normalize(c.build()),
                 StageConfig::Boilerplate(c) => AnyStage::Boilerplate(Box::new(
-                    c.build_stage(&profile).map_err(|(k, m)| at(&k, m))?,
+                    c.build_stage(profile).map_err(|(k, m)| at(&k, m))?,
                 )),
                 StageConfig::Quotes(c) => AnyStage::Quotes(c.build()),
                 StageConfig::Captions(c) => AnyStage::Captions(c.build()),

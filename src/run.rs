@@ -237,8 +237,7 @@ fn profile_with(
     opts: &RunOptions,
     pool: &rayon::ThreadPool,
 ) -> Result<CorpusProfile, RunError> {
-    let prefix = config.build(&CorpusProfile::empty())?;
-    let n = config.profile_prefix_len();
+    let prefix = config.build_profile_prefix()?;
     let cap = config.corpus.max_fingerprints.get();
     let max_line = config.corpus.max_line_bytes.get();
     let mut profile = CorpusProfile::new(cap);
@@ -252,7 +251,7 @@ fn profile_with(
                         || CorpusProfile::new(cap),
                         |mut p, mut doc| {
                             doc.drop_long_lines_for_profile(max_line);
-                            prefix.apply_prefix(n, &mut doc);
+                            prefix.apply_uncounted(&mut doc);
                             p.observe(&doc);
                             p
                         },

@@ -476,15 +476,6 @@ impl Boilerplate {
                     keys.push(key);
                 }
             }
-            for (index, pattern) in group.regex.iter().enumerate() {
-                Regex::new(&format!("(?i:{pattern})")).map_err(|source| {
-                    BoilerplateError::Regex {
-                        group: g,
-                        index,
-                        source,
-                    }
-                })?;
-            }
         }
         names.extend(CONTEXT_RULES.iter().map(|s| s.to_string()));
 
@@ -508,14 +499,11 @@ impl Boilerplate {
             for (index, pattern) in group.regex.iter().enumerate() {
                 // A larger lazy-DFA cache than the default: the
                 // case-insensitive bounded repeats (`.{0,40}`) make big DFAs.
-                let regex = RegexBuilder::new(&format!("(?i:{})", ascii_word_boundaries(pattern)))
-                    .dfa_size_limit(REGEX_DFA_CACHE)
-                    .build()
-                    .map_err(|source| BoilerplateError::Regex {
-                        group: g,
-                        index,
-                        source,
-                    })?;
+                let regex = compile_rule(pattern).map_err(|source| BoilerplateError::Regex {
+                    group: g,
+                    index,
+                    source,
+                })?;
                 let first = all_clauses.len();
                 all_clauses.extend(required::clauses(pattern));
                 regexes.push(RegexRule {
@@ -528,17 +516,23 @@ impl Boilerplate {
         }
         let prefilter = RegexPrefilter::build(&all_clauses, &regexes)?;
         let mut protect = Vec::with_capacity(cfg.protect.len());
-        for (index, pattern) in cfg.protect.iter().enumerate() {
-            Regex::new(&format!("(?i:{pattern})"))
-                .map_err(|source| BoilerplateError::Protect { index, source })?;
+        for pattern in &cfg.protect {
             protect.push(format!("(?i:{})", ascii_word_boundaries(pattern)));
         }
         let protect = RegexSetBuilder::new(&protect)
             .dfa_size_limit(REGEX_DFA_CACHE)
             .build()
-            .map_err(|source| BoilerplateError::RegexSet {
-                what: "protect",
-                source,
+            .map_err(|source| {
+                // Name the pattern that fails, as written.
+                let bad = cfg.protect.iter().enumerate().find_map(|(index, pattern)| {
+                    Regex::new(&format!("(?i:{pattern})"))
+                        .err()
+                        .map(|source| BoilerplateError::Protect { index, source })
+                });
+                bad.unwrap_or(BoilerplateError::RegexSet {
+                    what: "protect",
+                    source,
+                })
             })?;
 
         Ok(Boilerplate {
@@ -1521,6 +1515,19 @@ struct Scratch {
 /// Lazy-DFA cache per regex (set) and thread, in bytes.
 const REGEX_DFA_CACHE: usize = 32 << 20;
 
+/// Compiles a rule regex (case-insensitive, ASCII word boundaries). An
+/// error is reported against the pattern as written, not the rewrite.
+fn compile_rule(pattern: &str) -> Result<Regex, regex::Error> {
+    RegexBuilder::new(&format!("(?i:{})", ascii_word_boundaries(pattern)))
+        .dfa_size_limit(REGEX_DFA_CACHE)
+        .build()
+        .map_err(|rewritten| {
+            Regex::new(&format!("(?i:{pattern})"))
+                .err()
+                .unwrap_or(rewritten)
+        })
+}
+
 fn ascii_word_boundaries(pattern: &str) -> String {
     let mut out = String::with_capacity(pattern.len() + 16);
     let mut chars = pattern.chars();
@@ -2229,9 +2236,14 @@ mod tests {
             context: ContextConfig::default(),
             repeat: RepeatConfig::default(),
         };
-        cfg.groups[2].regex = vec!["ok".into(), "(unclosed".into()];
+        cfg.groups[2].regex = vec!["ok".into(), "\\b(unclosed".into()];
         let err = Boilerplate::build(&cfg).unwrap_err().to_string();
         assert!(err.starts_with("groups[2].regex[1]: "), "{err}");
+        // The error quotes the pattern as written, not its ASCII-boundary rewrite.
+        assert!(
+            err.contains("\\b(unclosed") && !err.contains("(?-u"),
+            "{err}"
+        );
 
         cfg.groups[2].regex.clear();
         cfg.groups[1].prefix = vec!["Share on".into(), " … ".into()];
@@ -2244,9 +2256,9 @@ mod tests {
         assert!(err.starts_with("groups[2].name: duplicate"), "{err}");
 
         cfg.groups[2].name = "bad".into();
-        cfg.protect = vec!["[".into()];
+        cfg.protect = vec!["ok".into(), "[".into()];
         let err = Boilerplate::build(&cfg).unwrap_err().to_string();
-        assert!(err.starts_with("protect[0]: "), "{err}");
+        assert!(err.starts_with("protect[1]: "), "{err}");
     }
 
     #[test]

@@ -110,11 +110,12 @@ impl Pipeline {
         }
     }
 
-    /// Runs the first `n` stages only (pass 1 uses the stages that come
-    /// before the first one that reads the corpus profile).
-    pub fn apply_prefix(&self, n: usize, doc: &mut Document) {
+    /// Runs every stage without counting (pass 1 runs the stages that
+    /// come before the first one that reads the corpus profile, and
+    /// throws the documents away).
+    pub fn apply_uncounted(&self, doc: &mut Document) {
         let mut scratch = StageStats::default();
-        for stage in self.stages.iter().take(n) {
+        for stage in &self.stages {
             stage.apply(doc, &mut scratch);
         }
     }
