@@ -6,6 +6,7 @@
 //! previous `window` kept paragraphs is removed; the first copy stays.
 
 use std::collections::{HashSet, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::num::NonZeroUsize;
 
 use serde::{Deserialize, Serialize};
@@ -103,6 +104,20 @@ fn unglue_once(line: &str, min_chars: usize) -> Option<&str> {
     (first.is_uppercase() || first.is_numeric()).then_some(a)
 }
 
+/// Hashes a whole line in one xxh3 call: the set of long lines holds
+/// paragraphs, and std's SipHash over them was most of the stage's time.
+#[derive(Default)]
+struct LineHasher(u64);
+
+impl Hasher for LineHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        self.0 = xxhash_rust::xxh3::xxh3_64_with_seed(bytes, self.0);
+    }
+}
+
 impl Stage for Captions {
     fn name(&self) -> &'static str {
         "captions"
@@ -126,7 +141,7 @@ impl Stage for Captions {
         let mut repeated = vec![false; lines.len()];
         let mut recent: VecDeque<usize> = VecDeque::with_capacity(window + 1);
         // Long kept lines seen so far, for copies beyond the window.
-        let mut long_seen: HashSet<&str> = HashSet::new();
+        let mut long_seen: HashSet<&str, BuildHasherDefault<LineHasher>> = HashSet::default();
         let min_words = self.cfg.anywhere_min_words.get();
         for (i, line) in lines.iter().enumerate() {
             let text = line.text.as_str();

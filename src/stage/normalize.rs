@@ -66,32 +66,59 @@ fn classify(c: char) -> Action {
     }
 }
 
-/// True when an ASCII line is already clean: printable, no doubled space,
-/// no space at either end.
-fn ascii_is_clean(b: &[u8]) -> bool {
+/// True when a line is already normal: printable, no space other than a
+/// single ASCII one between words, nothing to drop, and NFC. One scan over
+/// the bytes; only non-ASCII characters are decoded, and the NFC quick
+/// check starts at the first of them (an ASCII prefix is always NFC, and
+/// ASCII characters never combine with what follows).
+fn is_clean(line: &str) -> bool {
+    let b = line.as_bytes();
     if b.first() == Some(&b' ') || b.last() == Some(&b' ') {
         return false;
     }
     let mut prev_space = false;
-    for &c in b {
-        if !(0x20..0x7f).contains(&c) {
-            return false;
+    let mut first_non_ascii = None;
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c < 0x80 {
+            if !(0x20..0x7f).contains(&c) {
+                return false;
+            }
+            let space = c == b' ';
+            if space && prev_space {
+                return false;
+            }
+            prev_space = space;
+            i += 1;
+        } else {
+            let Some(ch) = line[i..].chars().next() else {
+                return false;
+            };
+            if !matches!(classify(ch), Action::Keep) {
+                return false;
+            }
+            first_non_ascii.get_or_insert(i);
+            prev_space = false;
+            i += ch.len_utf8();
         }
-        let space = c == b' ';
-        if space && prev_space {
-            return false;
-        }
-        prev_space = space;
     }
-    true
+    first_non_ascii.is_none_or(|at| is_nfc_quick(line[at..].chars()) == IsNormalized::Yes)
 }
 
 /// Normalises one line into `out` (cleared by the caller). Returns false
 /// when the line is already normal, leaving `out` unspecified.
 pub fn normalize_line(line: &str, out: &mut String) -> bool {
-    if line.is_ascii() && ascii_is_clean(line.as_bytes()) {
+    if is_clean(line) {
         return false;
     }
+    normalize_slow(line, out);
+    out != line
+}
+
+/// The full mapping: what [`normalize_line`] does to a line that is not
+/// already clean.
+fn normalize_slow(line: &str, out: &mut String) {
     // Map characters and collapse spaces in one pass.
     let mut mapped = String::with_capacity(line.len());
     let mut pending_space = false;
@@ -116,7 +143,6 @@ pub fn normalize_line(line: &str, out: &mut String) -> bool {
         // and collapsed.
         out.extend(mapped.nfc());
     }
-    out != line
 }
 
 impl Stage for Normalize {
@@ -182,6 +208,37 @@ mod tests {
         ];
         for (name, input, want) in cases {
             assert_eq!(norm(input), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn fast_check_agrees_with_the_full_mapping() {
+        // Every string of up to three characters from an alphabet of the
+        // cases the scan must tell apart: spaces, marks that compose or
+        // reorder, controls, characters to drop, Hangul jamo.
+        let alphabet = [
+            'a', ' ', '\u{a0}', 'é', 'e', '\u{301}', '\u{316}', '\u{7}', '\u{200b}', '’',
+            '\u{ac00}', '\u{1100}', '\u{1161}', '\u{85}',
+        ];
+        let mut strings = vec![String::new()];
+        for _ in 0..3 {
+            let longer: Vec<String> = strings
+                .iter()
+                .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+                .collect();
+            strings.extend(longer);
+        }
+        strings.sort();
+        strings.dedup();
+        for s in &strings {
+            let mut out = String::new();
+            normalize_slow(s, &mut out);
+            // The scan may send a clean line down the slow path (an NFC
+            // "maybe"), never a line that would change past it.
+            if is_clean(s) {
+                assert_eq!(out, *s, "{s:?}");
+            }
+            assert_eq!(norm(s), out, "{s:?}");
         }
     }
 

@@ -78,6 +78,21 @@ const CANDIDATE: [bool; 256] = {
     t
 };
 
+/// What a quote character is to the doubled-quote check of the fast path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// `"`, U+201C–201F, and the double prime (which maps to `"`).
+    Double,
+    /// U+2018, which doubles with itself.
+    Left,
+    /// U+2019, which doubles with itself.
+    Right,
+    /// Other quotes that map to `'` and never double.
+    Single,
+    /// Not a quote.
+    Other,
+}
+
 fn is_double(c: char) -> bool {
     matches!(c, '"' | '\u{201c}'..='\u{201f}')
 }
@@ -182,6 +197,81 @@ impl Quotes {
     /// every other character the stage maps is gone. Each pass that
     /// changes something maps, drops or collapses a character, so this ends.
     pub fn normalize_line(&self, line: &str, out: &mut String) -> bool {
+        if let Some(changed) = self.map_context_free(line, out) {
+            return changed;
+        }
+        out.clear();
+        self.normalize_full(line, out)
+    }
+
+    /// The fast path, for the common line whose quotes need no context:
+    /// no backtick or guillemet, and no two quotes side by side that
+    /// could be a doubled quote. Each quote then maps on its own, which is
+    /// done with one scan over the bytes that copies everything between
+    /// candidates. Returns `None`, with `out` unspecified, when the line
+    /// needs the full path.
+    fn map_context_free(&self, line: &str, out: &mut String) -> Option<bool> {
+        let b = line.as_bytes();
+        let mut copied = 0;
+        let mut changed = false;
+        // End and kind of the previous quote, to find doubled ones: the
+        // full path collapses two adjacent double quotes, or ‘‘ / ’’.
+        let mut prev: Option<(usize, Kind)> = None;
+        let mut i = 0;
+        while i < b.len() {
+            if !CANDIDATE[b[i] as usize] {
+                i += 1;
+                continue;
+            }
+            let (len, kind, to) = match (b[i], b.get(i + 1), b.get(i + 2)) {
+                (b'"', ..) => (1, Kind::Double, None),
+                (b'`', ..) => return None,
+                (0xC2, Some(0xAB | 0xBB), _) => return None,
+                (0xCA, Some(0xBC), _) if self.cfg.modifier_apostrophe => {
+                    (2, Kind::Single, Some('\''))
+                }
+                (0xE2, Some(0x80), Some(&c)) => match c {
+                    0x98 => (3, Kind::Left, Some('\'')),
+                    0x99 => (3, Kind::Right, Some('\'')),
+                    0x9A | 0x9B | 0xB2 => (3, Kind::Single, Some('\'')),
+                    0x9C..=0x9F => (3, Kind::Double, Some('"')),
+                    // A double prime is no doubled quote, but its `"`
+                    // next to another would make one for a second pass.
+                    0xB3 => (3, Kind::Double, Some('"')),
+                    0xB9 | 0xBA => return None,
+                    _ => (3, Kind::Other, None),
+                },
+                _ => (1, Kind::Other, None),
+            };
+            if kind != Kind::Other {
+                if let Some((end, k)) = prev {
+                    if end == i && k == kind && kind != Kind::Single {
+                        return None;
+                    }
+                }
+                prev = Some((i + len, kind));
+            }
+            if let Some(to) = to {
+                if !changed {
+                    out.clear();
+                    out.reserve(line.len());
+                    changed = true;
+                }
+                out.push_str(&line[copied..i]);
+                out.push(to);
+                copied = i + len;
+            }
+            i += len;
+        }
+        if changed {
+            out.push_str(&line[copied..]);
+        }
+        Some(changed)
+    }
+
+    /// The full path: pairs guillemets and backticks, collapses doubled
+    /// quotes, maps the rest; repeated until nothing changes.
+    fn normalize_full(&self, line: &str, out: &mut String) -> bool {
         if !self.normalize_once(line, out) {
             return false;
         }
@@ -389,6 +479,47 @@ mod tests {
         ];
         for (name, input, want) in cases {
             assert_eq!(q(input), want, "{name}");
+        }
+    }
+
+    #[test]
+    fn fast_path_agrees_with_the_full_path() {
+        // Every string of up to four characters from quotes, their
+        // neighbours and look-alikes, under both apostrophe settings.
+        let alphabet = [
+            'a', ' ', '.', '"', '\'', '“', '”', '‘', '’', '„', '‟', '‚', '′', '″', 'ʼ', '«', '`',
+            '—',
+        ];
+        let mut strings = vec![String::new()];
+        for _ in 0..4 {
+            let longer: Vec<String> = strings
+                .iter()
+                .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
+                .collect();
+            strings.extend(longer);
+        }
+        strings.sort();
+        strings.dedup();
+        for modifier_apostrophe in [true, false] {
+            let quotes = QuotesConfig {
+                modifier_apostrophe,
+                ..QuotesConfig::default()
+            }
+            .build();
+            let (mut fast, mut full) = (String::new(), String::new());
+            let mut mapped_fast = 0;
+            for s in &strings {
+                let Some(changed) = quotes.map_context_free(s, &mut fast) else {
+                    continue;
+                };
+                mapped_fast += usize::from(changed);
+                full.clear();
+                assert_eq!(changed, quotes.normalize_full(s, &mut full), "{s:?}");
+                if changed {
+                    assert_eq!(fast, full, "{s:?}");
+                }
+            }
+            assert!(mapped_fast > strings.len() / 4, "{mapped_fast}");
         }
     }
 
