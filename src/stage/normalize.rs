@@ -73,23 +73,30 @@ fn classify(c: char) -> Action {
 /// ASCII characters never combine with what follows).
 fn is_clean(line: &str) -> bool {
     let b = line.as_bytes();
-    if b.first() == Some(&b' ') || b.last() == Some(&b' ') {
+    if b.first() == Some(&b' ')
+        || b.last() == Some(&b' ')
+        || memchr::memmem::find(b, b"  ").is_some()
+    {
         return false;
     }
-    let mut prev_space = false;
     let mut first_non_ascii = None;
     let mut i = 0;
     while i < b.len() {
+        // Printable ASCII in blocks of 16, a test the compiler vectorises.
+        if let Some(block) = b.get(i..i + 16) {
+            if block
+                .iter()
+                .fold(true, |ok, &c| ok & (c.wrapping_sub(0x20) < 0x5f))
+            {
+                i += 16;
+                continue;
+            }
+        }
         let c = b[i];
         if c < 0x80 {
             if !(0x20..0x7f).contains(&c) {
                 return false;
             }
-            let space = c == b' ';
-            if space && prev_space {
-                return false;
-            }
-            prev_space = space;
             i += 1;
         } else {
             let Some(ch) = line[i..].chars().next() else {
@@ -99,7 +106,6 @@ fn is_clean(line: &str) -> bool {
                 return false;
             }
             first_non_ascii.get_or_insert(i);
-            prev_space = false;
             i += ch.len_utf8();
         }
     }
@@ -119,29 +125,57 @@ pub fn normalize_line(line: &str, out: &mut String) -> bool {
 /// The full mapping: what [`normalize_line`] does to a line that is not
 /// already clean.
 fn normalize_slow(line: &str, out: &mut String) {
-    // Map characters and collapse spaces in one pass.
-    let mut mapped = String::with_capacity(line.len());
+    // Map characters and collapse spaces in one pass. Runs of printable
+    // ASCII are copied whole: the usual reason to be here is a doubled
+    // space after a full stop, not a character to map.
+    out.reserve(line.len());
+    let b = line.as_bytes();
     let mut pending_space = false;
-    for c in line.chars() {
-        match classify(c) {
-            Action::Drop => {}
-            Action::Space => pending_space = true,
-            Action::Keep if c == ' ' => pending_space = true,
-            Action::Keep => {
-                if pending_space && !mapped.is_empty() {
-                    mapped.push(' ');
+    let mut first_non_ascii = None;
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        let (keep, len) = if (0x21..0x7f).contains(&c) {
+            let run = b[i..]
+                .iter()
+                .position(|&c| !(0x21..0x7f).contains(&c))
+                .unwrap_or(b.len() - i);
+            (true, run)
+        } else if c < 0x80 {
+            // ASCII space and tab separate; other controls are dropped.
+            pending_space |= c == b' ' || c == b'\t';
+            (false, 1)
+        } else {
+            let ch = line[i..].chars().next().unwrap_or('\u{fffd}');
+            match classify(ch) {
+                Action::Drop => (false, ch.len_utf8()),
+                Action::Space => {
+                    pending_space = true;
+                    (false, ch.len_utf8())
                 }
-                pending_space = false;
-                mapped.push(c);
+                Action::Keep => {
+                    first_non_ascii
+                        .get_or_insert(out.len() + usize::from(pending_space && !out.is_empty()));
+                    (true, ch.len_utf8())
+                }
             }
+        };
+        if keep {
+            if pending_space && !out.is_empty() {
+                out.push(' ');
+            }
+            pending_space = false;
+            out.push_str(&line[i..i + len]);
         }
+        i += len;
     }
-    if is_nfc_quick(mapped.chars()) == IsNormalized::Yes {
-        *out = mapped;
-    } else {
-        // NFC can't create spaces or controls, so the result stays trimmed
-        // and collapsed.
-        out.extend(mapped.nfc());
+    if let Some(at) = first_non_ascii {
+        if is_nfc_quick(out[at..].chars()) != IsNormalized::Yes {
+            // NFC can't create spaces or controls, so the result stays
+            // trimmed and collapsed.
+            let mapped = std::mem::take(out);
+            out.extend(mapped.nfc());
+        }
     }
 }
 
@@ -211,14 +245,36 @@ mod tests {
         }
     }
 
+    /// The mapping written the plain way, character by character: the
+    /// oracle for the byte-level paths.
+    fn reference(line: &str) -> String {
+        let mut mapped = String::new();
+        let mut pending_space = false;
+        for c in line.chars() {
+            match classify(c) {
+                Action::Drop => {}
+                Action::Space => pending_space = true,
+                Action::Keep if c == ' ' => pending_space = true,
+                Action::Keep => {
+                    if pending_space && !mapped.is_empty() {
+                        mapped.push(' ');
+                    }
+                    pending_space = false;
+                    mapped.push(c);
+                }
+            }
+        }
+        mapped.nfc().collect()
+    }
+
     #[test]
     fn fast_check_agrees_with_the_full_mapping() {
         // Every string of up to three characters from an alphabet of the
         // cases the scan must tell apart: spaces, marks that compose or
         // reorder, controls, characters to drop, Hangul jamo.
         let alphabet = [
-            'a', ' ', '\u{a0}', 'é', 'e', '\u{301}', '\u{316}', '\u{7}', '\u{200b}', '’',
-            '\u{ac00}', '\u{1100}', '\u{1161}', '\u{85}',
+            'a', ' ', '\t', '\u{a0}', 'é', 'e', '\u{301}', '\u{316}', '\u{7}', '\u{200b}', '’',
+            '\u{ac00}', '\u{1100}', '\u{1161}', '\u{85}', '\u{7f}',
         ];
         let mut strings = vec![String::new()];
         for _ in 0..3 {
@@ -239,6 +295,7 @@ mod tests {
                 assert_eq!(out, *s, "{s:?}");
             }
             assert_eq!(norm(s), out, "{s:?}");
+            assert_eq!(out, reference(s), "{s:?}");
         }
     }
 
