@@ -87,18 +87,25 @@ pub fn fingerprint(line: &str, source_seed: u64) -> u64 {
     if !needs_fold {
         return xxh3_64_with_seed(bytes, source_seed);
     }
-    // Runs of digits fold to one `0`: counters and dates vary in length.
-    let mut folded: Vec<u8> = Vec::with_capacity(bytes.len());
-    for &b in bytes {
-        if b.is_ascii_digit() {
-            if folded.last() != Some(&b'0') {
-                folded.push(b'0');
-            }
-        } else {
-            folded.push(b.to_ascii_lowercase());
-        }
+    thread_local! {
+        // Reused: nearly every line has a capital, and this runs for
+        // every line of the corpus in pass 1.
+        static FOLDED: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
-    xxh3_64_with_seed(&folded, source_seed)
+    FOLDED.with_borrow_mut(|folded| {
+        folded.clear();
+        // Runs of digits fold to one `0`: counters and dates vary in length.
+        for &b in bytes {
+            if b.is_ascii_digit() {
+                if folded.last() != Some(&b'0') {
+                    folded.push(b'0');
+                }
+            } else {
+                folded.push(b.to_ascii_lowercase());
+            }
+        }
+        xxh3_64_with_seed(folded, source_seed)
+    })
 }
 
 /// Seed that keeps one source's fingerprints apart from another's.
