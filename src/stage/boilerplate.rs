@@ -23,7 +23,11 @@ use std::collections::HashSet;
 use std::fmt;
 use std::num::{NonZeroU32, NonZeroUsize};
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use aho_corasick::automaton::Automaton;
+use aho_corasick::dfa::DFA;
+use aho_corasick::{
+    AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Anchored, Input, MatchKind, StartKind,
+};
 use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use serde::{Deserialize, Serialize};
 
@@ -403,7 +407,8 @@ struct Literal {
 pub struct Boilerplate {
     groups: Vec<GroupInfo>,
     names: Vec<String>,
-    literals: Option<AhoCorasick>,
+    /// Exact and prefix keys, matched at the start of a line's key only.
+    literals: Option<DFA>,
     literal_info: Vec<Literal>,
     /// Longest literal key, in bytes: a longer line can only match a
     /// prefix, found in its first bytes.
@@ -486,10 +491,13 @@ impl Boilerplate {
             Some(
                 // A full DFA: the literals are short, so it stays small,
                 // and it is several times faster per byte than the NFA.
-                AhoCorasickBuilder::new()
+                // Anchored: a literal rule matches at the start of the key
+                // only, so the walk stops at the first byte that leaves
+                // the trie instead of scanning the whole head.
+                DFA::builder()
                     .ascii_case_insensitive(true)
                     .match_kind(MatchKind::Standard)
-                    .kind(Some(AhoCorasickKind::DFA))
+                    .start_kind(StartKind::Anchored)
                     .build(&keys)?,
             )
         };
@@ -612,18 +620,15 @@ impl Boilerplate {
                 while !key.is_char_boundary(end) {
                     end -= 1;
                 }
-                for m in ac.find_overlapping_iter(&key[..end]) {
-                    if m.start() != 0 {
-                        continue;
-                    }
-                    let info = self.literal_info[m.pattern().as_usize()];
+                for (pattern, m_end) in key_prefixes(ac, &key.as_bytes()[..end]) {
+                    let info = self.literal_info[pattern];
                     if info.exact {
-                        if !truncated && m.end() == key.len() {
+                        if !truncated && m_end == key.len() {
                             consider(info.group, KIND_EXACT);
                         }
                     } else if words <= self.groups[info.group].max_words
                         && (!info.word_end
-                            || key[m.end()..]
+                            || key[m_end..]
                                 .chars()
                                 .next()
                                 .is_none_or(|c| !c.is_alphanumeric()))
@@ -1544,7 +1549,7 @@ impl RegexPrefilter {
         let mut at = 0;
         while let Some(m) = tier
             .ac
-            .find(aho_corasick::Input::new(lower.as_slice()).span(at..lower.len()))
+            .find(Input::new(lower.as_slice()).span(at..lower.len()))
         {
             let Some(clauses) = tier.clauses_of.get(m.pattern().as_usize()) else {
                 return Hits::All;
@@ -1572,6 +1577,29 @@ struct Scratch {
     hits: Vec<bool>,
     /// The line in ASCII lower case, for the prefilter.
     lower: Vec<u8>,
+}
+
+/// Every literal that `key` starts with, as (pattern index, length): a
+/// walk of the anchored automaton from its start, which ends at the first
+/// byte no literal continues with. A match state also lists the literals
+/// that end there but start later (suffixes, for unanchored searches), so
+/// only those as long as the walk so far count.
+fn key_prefixes<'a>(dfa: &'a DFA, key: &'a [u8]) -> impl Iterator<Item = (usize, usize)> + 'a {
+    let start = dfa.start_state(Anchored::Yes).ok();
+    let mut sid = start;
+    key.iter().enumerate().flat_map(move |(i, &b)| {
+        let found = sid.and_then(|s| {
+            let next = dfa.next_state(Anchored::Yes, s, b);
+            sid = (!dfa.is_dead(next)).then_some(next);
+            sid.filter(|&n| dfa.is_match(n))
+        });
+        found.into_iter().flat_map(move |n| {
+            (0..dfa.match_len(n))
+                .map(move |k| dfa.match_pattern(n, k))
+                .filter(move |&p| dfa.pattern_len(p) == i + 1)
+                .map(move |p| (p.as_usize(), i + 1))
+        })
+    })
 }
 
 /// Lazy-DFA cache per regex (set) and thread, in bytes.
