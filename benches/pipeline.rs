@@ -21,8 +21,11 @@ fn docs(texts: &[String]) -> Vec<Document> {
 /// Documents as each stage sees them: after the stages before it.
 fn prepared(p: &Pipeline, upto: usize, texts: &[String]) -> Vec<Document> {
     let mut ds = docs(texts);
+    let mut scratch = textclean::stats::StageStats::default();
     for d in &mut ds {
-        p.apply_prefix(upto, d);
+        for stage in p.stages().iter().take(upto) {
+            stage.apply(d, &mut scratch);
+        }
     }
     ds
 }
