@@ -295,14 +295,32 @@ pub fn clean(
 ) -> Result<Outcome, RunError> {
     let started = Instant::now();
     let pool = pool(opts)?;
-    let (profile, profile_time) = if config.needs_corpus_profile() {
-        let t = Instant::now();
+    let empty = || std::sync::Arc::new(CorpusProfile::empty());
+    let (pipeline, profile_time) = if config.needs_corpus_profile() {
         let reader = Reader::new(inputs.to_vec(), opts.input.clone());
-        (profile_with(reader, config, opts, &pool)?, t.elapsed())
+        // With two or more workers, the pipeline (tens of milliseconds of
+        // regex compilation) is built while pass 1 runs, which is bound
+        // by its reader thread; with one, "one thread" means one core.
+        let (profile, profile_time, pipeline) = std::thread::scope(|scope| {
+            let early = (pool.current_num_threads() >= 2)
+                .then(|| scope.spawn(|| config.build_shared(empty())));
+            let t = Instant::now();
+            let profile = profile_with(reader, config, opts, &pool);
+            let profile_time = t.elapsed();
+            let pipeline = match early {
+                Some(handle) => handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                None => config.build_shared(empty()),
+            };
+            (profile, profile_time, pipeline)
+        });
+        let mut pipeline = pipeline?;
+        pipeline.set_profile(&std::sync::Arc::new(profile?));
+        (pipeline, profile_time)
     } else {
-        (CorpusProfile::empty(), Duration::ZERO)
+        (config.build_shared(empty())?, Duration::ZERO)
     };
-    let pipeline = config.build_shared(std::sync::Arc::new(profile))?;
     let reader = Reader::new(inputs.to_vec(), opts.input.clone());
     let bar = progress_bar(inputs, opts.progress);
     let stats = clean_records(

@@ -2577,6 +2577,14 @@ pub struct BoilerplateStage {
     profile: Arc<CorpusProfile>,
 }
 
+impl BoilerplateStage {
+    /// Swaps in the corpus profile (the stage can be built before pass 1
+    /// has finished).
+    pub fn set_profile(&mut self, profile: Arc<CorpusProfile>) {
+        self.profile = profile;
+    }
+}
+
 /// The corpus profile as the classifier asks it, for one document's source.
 struct ProfileLookup<'a> {
     profile: &'a CorpusProfile,

@@ -110,6 +110,15 @@ impl Pipeline {
         }
     }
 
+    /// Gives every stage that reads the corpus profile this one.
+    pub fn set_profile(&mut self, profile: &std::sync::Arc<crate::corpus::CorpusProfile>) {
+        for stage in &mut self.stages {
+            if let AnyStage::Boilerplate(b) = stage {
+                b.set_profile(std::sync::Arc::clone(profile));
+            }
+        }
+    }
+
     /// Runs every stage without counting (pass 1 runs the stages that
     /// come before the first one that reads the corpus profile, and
     /// throws the documents away).
