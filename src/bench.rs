@@ -24,6 +24,17 @@ pub struct StageRow {
     pub mb_per_cpu_sec: f64,
 }
 
+/// One timed run.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// Totals, with the wall time of the whole run (build included).
+    pub report: Report,
+    /// Wall time of pass 1.
+    pub profile: Duration,
+    /// Wall time of compiling the pipeline.
+    pub build: Duration,
+}
+
 /// The whole benchmark result.
 #[derive(Debug, Clone, Serialize)]
 pub struct BenchReport {
@@ -45,6 +56,11 @@ pub struct BenchReport {
     pub docs_per_sec_median: f64,
     /// Pass 1 (corpus profile) seconds, median.
     pub profile_secs: f64,
+    /// Seconds to compile the pipeline (config to regexes and automata), median.
+    pub build_secs: f64,
+    /// The stages alone (normalize to sentences, no reading, decoding or
+    /// pass 1): input MB per CPU second, i.e. one core's throughput.
+    pub stages_mb_per_cpu_sec: f64,
     /// Per-stage rows, in pipeline order after read and decode.
     pub stages: Vec<StageRow>,
     /// Peak resident set size of the process, bytes (Linux `VmHWM`).
@@ -71,11 +87,11 @@ pub fn peak_rss_bytes() -> Option<u64> {
 
 impl BenchReport {
     /// Summarises repeated runs (each with its pass-1 time).
-    pub fn new(runs: &[(Report, Duration)], threads: usize) -> BenchReport {
-        let first = runs.first().map(|(r, _)| &r.stats);
+    pub fn new(runs: &[Run], threads: usize) -> BenchReport {
+        let first = runs.first().map(|r| &r.report.stats);
         let bytes = first.map_or(0, |s| s.bytes_in);
         let docs = first.map_or(0, |s| s.docs_in);
-        let wall: Vec<f64> = runs.iter().map(|(r, _)| r.elapsed_secs).collect();
+        let wall: Vec<f64> = runs.iter().map(|r| r.report.elapsed_secs).collect();
         let mb = bytes as f64 / 1e6;
         let rate = |secs: f64| if secs > 0.0 { mb / secs } else { 0.0 };
         let best = wall.iter().copied().fold(f64::INFINITY, f64::min);
@@ -87,10 +103,11 @@ impl BenchReport {
         let secs_of = |i: usize| -> f64 {
             let per_run: Vec<f64> = runs
                 .iter()
-                .map(|(r, _)| match i {
-                    0 => r.stats.read_time.as_secs_f64(),
-                    1 => r.stats.decode_time.as_secs_f64(),
+                .map(|r| match i {
+                    0 => r.report.stats.read_time.as_secs_f64(),
+                    1 => r.report.stats.decode_time.as_secs_f64(),
                     k => r
+                        .report
                         .stats
                         .stages
                         .get(k - 2)
@@ -101,6 +118,7 @@ impl BenchReport {
         };
         let secs: Vec<f64> = (0..names.len()).map(secs_of).collect();
         let total: f64 = secs.iter().sum();
+        let stage_secs: f64 = secs.iter().skip(2).sum();
         let stages = names
             .into_iter()
             .zip(&secs)
@@ -111,7 +129,8 @@ impl BenchReport {
                 mb_per_cpu_sec: rate(s),
             })
             .collect();
-        let profile: Vec<f64> = runs.iter().map(|(_, p)| p.as_secs_f64()).collect();
+        let profile: Vec<f64> = runs.iter().map(|r| r.profile.as_secs_f64()).collect();
+        let build: Vec<f64> = runs.iter().map(|r| r.build.as_secs_f64()).collect();
         BenchReport {
             bytes,
             docs,
@@ -122,6 +141,8 @@ impl BenchReport {
             mb_per_sec_median: rate(med),
             docs_per_sec_median: if med > 0.0 { docs as f64 / med } else { 0.0 },
             profile_secs: median(&profile),
+            build_secs: median(&build),
+            stages_mb_per_cpu_sec: rate(stage_secs),
             stages,
             peak_rss_bytes: peak_rss_bytes(),
         }
@@ -154,6 +175,12 @@ impl BenchReport {
                 r.mb_per_cpu_sec
             );
         }
+        let _ = writeln!(
+            t,
+            "stages alone: {:.1} MB/s per core (normalize to sentences, without read, decode, pass 1)",
+            self.stages_mb_per_cpu_sec
+        );
+        let _ = writeln!(t, "pipeline build: {:.3} s wall", self.build_secs);
         if self.profile_secs > 0.0 {
             let _ = writeln!(
                 t,
@@ -163,7 +190,7 @@ impl BenchReport {
         }
         let _ = writeln!(
             t,
-            "total: {:.1} MB/s median, {:.1} MB/s best, {:.0} docs/s (wall, {} thread(s))",
+            "total: {:.1} MB/s median, {:.1} MB/s best, {:.0} docs/s (wall, end to end, {} thread(s))",
             self.mb_per_sec_median, self.mb_per_sec_best, self.docs_per_sec_median, self.threads
         );
         if let Some(rss) = self.peak_rss_bytes {

@@ -142,6 +142,12 @@ impl Renderer {
         self.csv_fields = first.fields.keys().cloned().collect();
     }
 
+    /// True when the output takes its columns from the first document
+    /// (CSV): rendering must wait until [`Renderer::set_csv_fields`].
+    pub fn needs_fields(&self) -> bool {
+        self.format == Format::Csv
+    }
+
     /// The header row, for CSV.
     pub fn header(&self) -> Option<Vec<u8>> {
         if self.format != Format::Csv {

@@ -280,7 +280,8 @@ struct Cleaned {
     decode_time: Duration,
 }
 
-/// Cleans `inputs` with `config`, writing to `output` (or nowhere, for
+/// Cleans `inputs` with `pipeline` (built from `config`, which says
+/// whether pass 1 must run first), writing to `output` (or nowhere, for
 /// benchmarks) and the removed-lines log if asked. Per-record input errors
 /// are printed and counted, and the run goes on (unless `fail_fast`).
 ///
@@ -289,37 +290,21 @@ struct Cleaned {
 pub fn clean(
     inputs: &[InputSpec],
     config: &PipelineConfig,
+    mut pipeline: Pipeline,
     output: Option<&OutputSpec>,
     removed_log: Option<&PathBuf>,
     opts: &RunOptions,
 ) -> Result<Outcome, RunError> {
     let started = Instant::now();
     let pool = pool(opts)?;
-    let empty = || std::sync::Arc::new(CorpusProfile::empty());
-    let (pipeline, profile_time) = if config.needs_corpus_profile() {
+    let profile_time = if config.needs_corpus_profile() {
+        let t = Instant::now();
         let reader = Reader::new(inputs.to_vec(), opts.input.clone());
-        // With two or more workers, the pipeline (tens of milliseconds of
-        // regex compilation) is built while pass 1 runs, which is bound
-        // by its reader thread; with one, "one thread" means one core.
-        let (profile, profile_time, pipeline) = std::thread::scope(|scope| {
-            let early = (pool.current_num_threads() >= 2)
-                .then(|| scope.spawn(|| config.build_shared(empty())));
-            let t = Instant::now();
-            let profile = profile_with(reader, config, opts, &pool);
-            let profile_time = t.elapsed();
-            let pipeline = match early {
-                Some(handle) => handle
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
-                None => config.build_shared(empty()),
-            };
-            (profile, profile_time, pipeline)
-        });
-        let mut pipeline = pipeline?;
-        pipeline.set_profile(&std::sync::Arc::new(profile?));
-        (pipeline, profile_time)
+        let profile = profile_with(reader, config, opts, &pool)?;
+        pipeline.set_profile(&std::sync::Arc::new(profile));
+        t.elapsed()
     } else {
-        (config.build_shared(empty())?, Duration::ZERO)
+        Duration::ZERO
     };
     let reader = Reader::new(inputs.to_vec(), opts.input.clone());
     let bar = progress_bar(inputs, opts.progress);
@@ -384,7 +369,152 @@ pub(crate) enum CsvColumns<'a> {
     Preset(Option<&'a Document>),
 }
 
+/// One batch after cleaning and rendering, with what the writer needs.
+struct Finished {
+    cleaned: Vec<Option<Result<Cleaned, InputError>>>,
+    rendered: Vec<Rendered>,
+    bytes: u64,
+    read_time: Duration,
+}
+
+/// Decodes and cleans a batch in parallel, in input order; `None` for the
+/// records `keep` rejects.
+fn clean_batch(
+    batch: Vec<Result<Raw, InputError>>,
+    pipeline: &Pipeline,
+    opts: &RunOptions,
+    keep: &(impl Fn(u64) -> bool + Sync),
+) -> Vec<Option<Result<Cleaned, InputError>>> {
+    batch
+        .into_par_iter()
+        .map(|item| {
+            let raw = match item {
+                Ok(raw) if !keep(raw.position) => return None,
+                Ok(raw) => raw,
+                Err(e) => return Some(Err(e)),
+            };
+            let t = Instant::now();
+            let decoded = raw.decode(&opts.input);
+            let decode_time = t.elapsed();
+            Some(decoded.map(|mut doc| {
+                let mut st = pipeline.new_stage_stats();
+                pipeline.apply(&mut doc, &mut st);
+                Cleaned {
+                    doc,
+                    stages: st,
+                    decode_time,
+                }
+            }))
+        })
+        .collect()
+}
+
+/// Renders the cleaned documents of a batch (and their removed-lines log
+/// records, when `want_log`) in parallel.
+fn render_batch(
+    cleaned: &[Option<Result<Cleaned, InputError>>],
+    renderer: Option<&Renderer>,
+    want_log: bool,
+) -> Vec<Rendered> {
+    cleaned
+        .par_iter()
+        .map(|c| match c {
+            Some(Ok(c)) => {
+                let mut out = Vec::new();
+                let res = match renderer {
+                    Some(r) => r.render(&c.doc, &mut out).map(|()| out),
+                    None => Ok(out),
+                };
+                let mut log_bytes = Vec::new();
+                if want_log {
+                    render_removals(&c.doc.id, c.doc.removals(), &mut log_bytes);
+                }
+                (res, log_bytes)
+            }
+            _ => (Ok(Vec::new()), Vec::new()),
+        })
+        .collect()
+}
+
+/// The sequential end of pass 2: output, log and statistics, in input order.
+struct Writer<'a> {
+    sink: Option<Sink>,
+    log: Option<AtomicFile>,
+    stats: Stats,
+    opts: &'a RunOptions,
+    bar: &'a ProgressBar,
+}
+
+impl Writer<'_> {
+    /// Counts a failed document, and stops the run under `--fail-fast`.
+    fn failed(&mut self, e: impl Into<RunError> + std::fmt::Display) -> Result<(), RunError> {
+        self.stats.docs_failed += 1;
+        self.bar.suspend(|| eprintln!("textclean: {e}"));
+        if self.opts.fail_fast {
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, batch: Finished) -> Result<(), RunError> {
+        self.stats.read_time += batch.read_time;
+        for (c, (bytes, log_bytes)) in batch.cleaned.into_iter().zip(batch.rendered) {
+            let c = match c {
+                None => continue,
+                Some(Err(e)) => {
+                    self.failed(e)?;
+                    continue;
+                }
+                Some(Ok(c)) => c,
+            };
+            match bytes {
+                Ok(bytes) => {
+                    if let Some(s) = self.sink.as_mut() {
+                        match s.write(&c.doc.id, &bytes) {
+                            Ok(()) => {}
+                            Err(e @ OutputError::Record { .. }) => {
+                                self.failed(e)?;
+                                continue;
+                            }
+                            Err(e) => return Err(e.into()),
+                        }
+                    }
+                }
+                Err(e) => {
+                    self.failed(e)?;
+                    continue;
+                }
+            }
+            if let Some(l) = self.log.as_mut() {
+                l.write_all(&log_bytes)?;
+            }
+            debug_assert_eq!(
+                c.doc.lines_in(),
+                c.doc.lines().len() + c.doc.removals().len(),
+                "every line is either kept or removed with a reason"
+            );
+            self.stats.observe(&c.doc, c.doc.text_len());
+            self.stats.decode_time += c.decode_time;
+            for ((_, total), st) in self.stats.stages.iter_mut().zip(&c.stages) {
+                *total += st;
+            }
+        }
+        self.bar.inc(batch.bytes);
+        self.bar.set_message(format!("{} docs", self.stats.docs_in));
+        Ok(())
+    }
+}
+
+/// Batches being cleaned while the writer writes an earlier one, with two
+/// or more workers. Each one bounds memory by another batch.
+const IN_FLIGHT: usize = 2;
+
 /// Pass 2 over the records whose position `keep` accepts.
+///
+/// Batches are cleaned and rendered as jobs on the pool while this thread
+/// writes the batch before them in input order, so that the workers never
+/// wait for the writer (with one worker, one batch at a time: "one
+/// thread" means one core).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn clean_records(
     reader: impl Iterator<Item = Result<Raw, InputError>> + Send,
@@ -398,138 +528,98 @@ pub(crate) fn clean_records(
     csv_columns: CsvColumns<'_>,
     keep: impl Fn(u64) -> bool + Sync,
 ) -> Result<Stats, RunError> {
-    let mut sink = output
+    let sink = output
         .map(|o| Sink::create(&o.path, o.format))
         .transpose()?;
     let mut renderer = output.map(|o| Renderer::new(o.format, o.unit, with_sentences));
-    let mut header_done = false;
+    let mut header_done = renderer.as_ref().is_none_or(|r| !r.needs_fields());
     if let CsvColumns::Preset(first) = csv_columns {
         header_done = true;
         if let (Some(r), Some(first)) = (renderer.as_mut(), first) {
             r.set_csv_fields(first);
         }
     }
-    let mut log = removed_log.map(|p| AtomicFile::create(p)).transpose()?;
-    let mut stats = Stats::for_stages(pipeline.names());
+    let mut writer = Writer {
+        sink,
+        log: removed_log.map(|p| AtomicFile::create(p)).transpose()?,
+        stats: Stats::for_stages(pipeline.names()),
+        opts,
+        bar,
+    };
+    let want_log = writer.log.is_some();
+    let in_flight = if pool.current_num_threads() < 2 {
+        0
+    } else {
+        IN_FLIGHT
+    };
+    let size = |batch: &[Result<Raw, InputError>]| -> u64 {
+        batch
+            .iter()
+            .map(|r| r.as_ref().map_or(0, |r| r.size as u64))
+            .sum()
+    };
     with_batches(reader, opts, pool, |batches| -> Result<(), RunError> {
-        for (batch, read_time) in batches {
-            stats.read_time += read_time;
-            let batch_bytes: u64 = batch
-                .iter()
-                .map(|r| r.as_ref().map_or(0, |r| r.size as u64))
-                .sum();
-            let cleaned: Vec<Option<Result<Cleaned, InputError>>> = pool.install(|| {
-                batch
-                    .into_par_iter()
-                    .map(|item| {
-                        let raw = match item {
-                            Ok(raw) if !keep(raw.position) => return None,
-                            Ok(raw) => raw,
-                            Err(e) => return Some(Err(e)),
-                        };
-                        let t = Instant::now();
-                        let decoded = raw.decode(&opts.input);
-                        let decode_time = t.elapsed();
-                        Some(decoded.map(|mut doc| {
-                            let mut st = pipeline.new_stage_stats();
-                            pipeline.apply(&mut doc, &mut st);
-                            Cleaned {
-                                doc,
-                                stages: st,
-                                decode_time,
-                            }
-                        }))
-                    })
-                    .collect()
-            });
-            if let (Some(r), false) = (renderer.as_mut(), header_done) {
-                if let Some(Some(Ok(first))) = cleaned.iter().find(|c| matches!(c, Some(Ok(_)))) {
+        // CSV takes its columns from the first document that decodes:
+        // until one has, batches are cleaned and rendered one at a time.
+        while !header_done {
+            let Some((batch, read_time)) = batches.next() else {
+                return Ok(());
+            };
+            let bytes = size(&batch);
+            let cleaned = pool.install(|| clean_batch(batch, pipeline, opts, &keep));
+            if let Some(Some(Ok(first))) = cleaned.iter().find(|c| matches!(c, Some(Ok(_)))) {
+                if let Some(r) = renderer.as_mut() {
                     r.set_csv_fields(&first.doc);
-                    if let (Some(h), Some(s)) = (r.header(), sink.as_mut()) {
+                    if let (Some(h), Some(s)) = (r.header(), writer.sink.as_mut()) {
                         s.write("", &h)?;
                     }
-                    header_done = true;
                 }
+                header_done = true;
             }
-            let want_log = log.is_some();
-            let rendered: Vec<Rendered> = pool.install(|| {
-                cleaned
-                    .par_iter()
-                    .map(|c| match c {
-                        Some(Ok(c)) => {
-                            let mut out = Vec::new();
-                            let res = match &renderer {
-                                Some(r) => r.render(&c.doc, &mut out).map(|()| out),
-                                None => Ok(out),
-                            };
-                            let mut log_bytes = Vec::new();
-                            if want_log {
-                                render_removals(&c.doc.id, c.doc.removals(), &mut log_bytes);
-                            }
-                            (res, log_bytes)
-                        }
-                        _ => (Ok(Vec::new()), Vec::new()),
-                    })
-                    .collect()
-            });
-            for (c, (bytes, log_bytes)) in cleaned.into_iter().zip(rendered) {
-                let c = match c {
-                    None => continue,
-                    Some(Err(e)) => {
-                        stats.docs_failed += 1;
-                        bar.suspend(|| eprintln!("textclean: {e}"));
-                        if opts.fail_fast {
-                            return Err(e.into());
-                        }
-                        continue;
-                    }
-                    Some(Ok(c)) => c,
-                };
-                match bytes {
-                    Ok(bytes) => {
-                        if let Some(s) = sink.as_mut() {
-                            match s.write(&c.doc.id, &bytes) {
-                                Ok(()) => {}
-                                Err(e @ OutputError::Record { .. }) => {
-                                    stats.docs_failed += 1;
-                                    bar.suspend(|| eprintln!("textclean: {e}"));
-                                    if opts.fail_fast {
-                                        return Err(e.into());
-                                    }
-                                    continue;
-                                }
-                                Err(e) => return Err(e.into()),
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        stats.docs_failed += 1;
-                        bar.suspend(|| eprintln!("textclean: {e}"));
-                        if opts.fail_fast {
-                            return Err(e.into());
-                        }
-                        continue;
-                    }
-                }
-                if let Some(l) = log.as_mut() {
-                    l.write_all(&log_bytes)?;
-                }
-                debug_assert_eq!(
-                    c.doc.lines_in(),
-                    c.doc.lines().len() + c.doc.removals().len(),
-                    "every line is either kept or removed with a reason"
-                );
-                stats.observe(&c.doc, c.doc.text_len());
-                stats.decode_time += c.decode_time;
-                for ((_, total), st) in stats.stages.iter_mut().zip(&c.stages) {
-                    *total += st;
-                }
-            }
-            bar.inc(batch_bytes);
-            bar.set_message(format!("{} docs", stats.docs_in));
+            let rendered = pool.install(|| render_batch(&cleaned, renderer.as_ref(), want_log));
+            writer.write(Finished {
+                cleaned,
+                rendered,
+                bytes,
+                read_time,
+            })?;
         }
-        Ok(())
+        let renderer = renderer.as_ref();
+        let keep = &keep;
+        pool.in_place_scope(|scope| -> Result<(), RunError> {
+            let mut pending = std::collections::VecDeque::new();
+            for (batch, read_time) in batches {
+                let (tx, rx) = std::sync::mpsc::sync_channel(1);
+                scope.spawn(move |_| {
+                    let bytes = size(&batch);
+                    let cleaned = clean_batch(batch, pipeline, opts, keep);
+                    let rendered = render_batch(&cleaned, renderer, want_log);
+                    // The writer is gone only when the run stopped early.
+                    let _ = tx.send(Finished {
+                        cleaned,
+                        rendered,
+                        bytes,
+                        read_time,
+                    });
+                });
+                pending.push_back(rx);
+                while pending.len() > in_flight {
+                    if let Some(done) = pending.pop_front().and_then(|rx| rx.recv().ok()) {
+                        writer.write(done)?;
+                    }
+                }
+            }
+            for rx in pending {
+                if let Ok(done) = rx.recv() {
+                    writer.write(done)?;
+                }
+            }
+            Ok(())
+        })
     })?;
+    let Writer {
+        sink, log, stats, ..
+    } = writer;
     if let Some(s) = sink {
         s.finish()?;
     }
