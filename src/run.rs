@@ -241,31 +241,57 @@ fn profile_with(
     let cap = config.corpus.max_fingerprints.get();
     let max_line = config.corpus.max_line_bytes.get();
     let mut profile = CorpusProfile::new(cap);
+    let in_flight = if pool.current_num_threads() < 2 {
+        0
+    } else {
+        IN_FLIGHT
+    };
+    let prefix = &prefix;
+    // As in pass 2, batches are jobs on the pool and this thread merges
+    // their parts as they come. Parts merge in any order: the profile
+    // does not depend on it (see `corpus`).
     with_batches(reader, opts, pool, |batches| {
-        for (batch, _) in batches {
-            let part = pool.install(|| {
-                batch
-                    .into_par_iter()
-                    .filter_map(|r| r.ok()?.decode(&opts.input).ok())
-                    .fold(
-                        || CorpusProfile::new(cap),
-                        |mut p, mut doc| {
-                            doc.drop_long_lines_for_profile(max_line);
-                            prefix.apply_uncounted(&mut doc);
-                            p.observe(&doc);
-                            p
-                        },
-                    )
-                    .reduce(
-                        || CorpusProfile::new(cap),
-                        |mut a, b| {
-                            a.merge(b);
-                            a
-                        },
-                    )
-            });
-            profile.merge(part);
-        }
+        pool.in_place_scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::channel::<CorpusProfile>();
+            let mut outstanding = 0;
+            for (batch, _) in batches {
+                let tx = tx.clone();
+                scope.spawn(move |_| {
+                    let part = batch
+                        .into_par_iter()
+                        .filter_map(|r| r.ok()?.decode(&opts.input).ok())
+                        .fold(
+                            || CorpusProfile::new(cap),
+                            |mut p, mut doc| {
+                                doc.drop_long_lines_for_profile(max_line);
+                                prefix.apply_uncounted(&mut doc);
+                                p.observe(&doc);
+                                p
+                            },
+                        )
+                        .reduce(
+                            || CorpusProfile::new(cap),
+                            |mut a, b| {
+                                a.merge(b);
+                                a
+                            },
+                        );
+                    // The receiver lives until every job has sent.
+                    let _ = tx.send(part);
+                });
+                outstanding += 1;
+                while outstanding > in_flight {
+                    if let Ok(part) = rx.recv() {
+                        profile.merge(part);
+                    }
+                    outstanding -= 1;
+                }
+            }
+            drop(tx);
+            for part in rx {
+                profile.merge(part);
+            }
+        });
     });
     Ok(profile)
 }
