@@ -354,8 +354,6 @@ fn clean(args: CleanArgs) -> Result<ExitCode> {
     }
     // Built up front so config errors stop before any work; the corpus
     // profile is swapped in after pass 1.
-    let pipeline = config.build(&crate::corpus::CorpusProfile::empty())?;
-    let (inputs, _spooled) = parse_inputs(&args.inputs, &config)?;
     let opts = RunOptions {
         threads: args.threads,
         progress: !args.quiet,
@@ -363,6 +361,8 @@ fn clean(args: CleanArgs) -> Result<ExitCode> {
         input: args.fields.options(),
         ..RunOptions::default()
     };
+    let pipeline = run::build_pipeline(&config, &opts)?;
+    let (inputs, _spooled) = parse_inputs(&args.inputs, &config)?;
     let output = OutputSpec {
         // clap requires -o unless --run, which returned above.
         path: args.output.clone().unwrap_or_default(),
@@ -462,7 +462,7 @@ fn bench(args: BenchArgs) -> Result<ExitCode> {
         // A run compiles its pipeline, as `clean` does: the wall time
         // includes it.
         let started = std::time::Instant::now();
-        let pipeline = config.build(&crate::corpus::CorpusProfile::empty())?;
+        let pipeline = run::build_pipeline(&config, &opts)?;
         let build = started.elapsed();
         let outcome = run::clean(&inputs, &config, pipeline, output.as_ref(), None, &opts)?;
         let report = crate::stats::Report::new(outcome.report.stats, started.elapsed());

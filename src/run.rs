@@ -1,4 +1,6 @@
-//! Running a pipeline over inputs: the only module with rayon and indicatif.
+//! Running a pipeline over inputs: the only module with indicatif, and the
+//! one that owns the rayon pools (the boilerplate stage compiles its rules
+//! in parallel on whichever pool builds it).
 //!
 //! Documents are read in input order in batches of bounded size; each
 //! batch is decoded and cleaned in parallel and collected in order, then
@@ -94,6 +96,15 @@ pub fn default_threads() -> usize {
         .find_map(|v| std::env::var(v).ok()?.trim().parse::<usize>().ok())
         .filter(|&n| n > 0)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// Compiles `config` for a run with `opts`, on a pool of the run's size:
+/// the rule regexes compile in parallel with two or more threads.
+///
+/// # Errors
+/// The config does not build or the pool cannot start.
+pub fn build_pipeline(config: &PipelineConfig, opts: &RunOptions) -> Result<Pipeline, RunError> {
+    Ok(pool(opts)?.install(|| config.build(&CorpusProfile::empty()))?)
 }
 
 fn pool(opts: &RunOptions) -> Result<rayon::ThreadPool, RunError> {
@@ -370,7 +381,7 @@ pub(crate) fn clean_part(
     opts: &RunOptions,
 ) -> Result<Stats, RunError> {
     let pool = pool(opts)?;
-    let pipeline = config.build(profile)?;
+    let pipeline = pool.install(|| config.build(profile))?;
     clean_records(
         records,
         &pipeline,

@@ -28,6 +28,7 @@ use aho_corasick::dfa::DFA;
 use aho_corasick::{
     AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Anchored, Input, MatchKind, StartKind,
 };
+use rayon::prelude::*;
 use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use serde::{Deserialize, Serialize};
 
@@ -501,26 +502,35 @@ impl Boilerplate {
                     .build(&keys)?,
             )
         };
+        // Compiling the rule regexes is most of a run's fixed cost: they
+        // compile in parallel on the current rayon pool (serially when the
+        // run has one thread), and the first error in config order wins.
+        let patterns: Vec<(usize, usize, &String)> = cfg
+            .groups
+            .iter()
+            .enumerate()
+            .flat_map(|(g, group)| group.regex.iter().enumerate().map(move |(i, p)| (g, i, p)))
+            .collect();
+        let compiled: Vec<Result<Regex, regex::Error>> = patterns
+            .par_iter()
+            .map(|&(_, _, pattern)| compile_rule(pattern))
+            .collect();
         let mut regexes = Vec::new();
         let mut all_clauses: Vec<required::Clause> = Vec::new();
-        for (g, group) in cfg.groups.iter().enumerate() {
-            for (index, pattern) in group.regex.iter().enumerate() {
-                // A larger lazy-DFA cache than the default: the
-                // case-insensitive bounded repeats (`.{0,40}`) make big DFAs.
-                let regex = compile_rule(pattern).map_err(|source| BoilerplateError::Regex {
-                    group: g,
-                    index,
-                    source,
-                })?;
-                let first = all_clauses.len();
-                all_clauses.extend(required::clauses(pattern));
-                regexes.push(RegexRule {
-                    regex,
-                    group: g,
-                    max_words: groups[g].max_words,
-                    clauses: first..all_clauses.len(),
-                });
-            }
+        for (&(g, index, pattern), regex) in patterns.iter().zip(compiled) {
+            let regex = regex.map_err(|source| BoilerplateError::Regex {
+                group: g,
+                index,
+                source,
+            })?;
+            let first = all_clauses.len();
+            all_clauses.extend(required::clauses(pattern));
+            regexes.push(RegexRule {
+                regex,
+                group: g,
+                max_words: groups[g].max_words,
+                clauses: first..all_clauses.len(),
+            });
         }
         let prefilter = RegexPrefilter::build(&all_clauses, &regexes)?;
         let mut protect = Vec::with_capacity(cfg.protect.len());
