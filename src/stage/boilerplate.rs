@@ -486,72 +486,80 @@ impl Boilerplate {
         names.extend(CONTEXT_RULES.iter().map(|s| s.to_string()));
 
         let max_key_len = keys.iter().map(String::len).max().unwrap_or(0);
-        let literals = if keys.is_empty() {
-            None
-        } else {
-            Some(
-                // A full DFA: the literals are short, so it stays small,
-                // and it is several times faster per byte than the NFA.
-                // Anchored: a literal rule matches at the start of the key
-                // only, so the walk stops at the first byte that leaves
-                // the trie instead of scanning the whole head.
-                DFA::builder()
-                    .ascii_case_insensitive(true)
-                    .match_kind(MatchKind::Standard)
-                    .start_kind(StartKind::Anchored)
-                    .build(&keys)?,
-            )
-        };
-        // Compiling the rule regexes is most of a run's fixed cost: they
-        // compile in parallel on the current rayon pool (serially when the
-        // run has one thread), and the first error in config order wins.
         let patterns: Vec<(usize, usize, &String)> = cfg
             .groups
             .iter()
             .enumerate()
             .flat_map(|(g, group)| group.regex.iter().enumerate().map(move |(i, p)| (g, i, p)))
             .collect();
-        let compiled: Vec<Result<Regex, regex::Error>> = patterns
-            .par_iter()
-            .map(|&(_, _, pattern)| compile_rule(pattern))
-            .collect();
-        let mut regexes = Vec::new();
+        // Each rule's clauses, as ranges into one list.
         let mut all_clauses: Vec<required::Clause> = Vec::new();
-        for (&(g, index, pattern), regex) in patterns.iter().zip(compiled) {
+        let shapes: Vec<(usize, std::ops::Range<usize>)> = patterns
+            .iter()
+            .map(|&(g, _, pattern)| {
+                let first = all_clauses.len();
+                all_clauses.extend(required::clauses(pattern));
+                (groups[g].max_words, first..all_clauses.len())
+            })
+            .collect();
+        // Compiling is most of a run's fixed cost: the rule regexes, the
+        // protect set and the automata compile in parallel on the current
+        // rayon pool (serially when the run has one thread). Errors are
+        // reported in config order.
+        let ((compiled, protect), (literals, prefilter)) = rayon::join(
+            || {
+                rayon::join(
+                    || {
+                        patterns
+                            .par_iter()
+                            .map(|&(_, _, pattern)| compile_rule(pattern))
+                            .collect::<Vec<Result<Regex, regex::Error>>>()
+                    },
+                    || compile_protect(&cfg.protect),
+                )
+            },
+            || {
+                rayon::join(
+                    || {
+                        // A full DFA: the literals are short, so it stays
+                        // small, and it is several times faster per byte
+                        // than the NFA. Anchored: a literal rule matches at
+                        // the start of the key only, so the walk stops at
+                        // the first byte that leaves the trie instead of
+                        // scanning the whole head.
+                        (!keys.is_empty())
+                            .then(|| {
+                                DFA::builder()
+                                    .ascii_case_insensitive(true)
+                                    .match_kind(MatchKind::Standard)
+                                    .start_kind(StartKind::Anchored)
+                                    .build(&keys)
+                            })
+                            .transpose()
+                    },
+                    || RegexPrefilter::build(&all_clauses, &shapes),
+                )
+            },
+        );
+        let literals = literals?;
+        let prefilter = prefilter?;
+        let mut regexes = Vec::with_capacity(patterns.len());
+        for ((&(g, index, _), regex), (max_words, clauses)) in
+            patterns.iter().zip(compiled).zip(shapes)
+        {
             let regex = regex.map_err(|source| BoilerplateError::Regex {
                 group: g,
                 index,
                 source,
             })?;
-            let first = all_clauses.len();
-            all_clauses.extend(required::clauses(pattern));
             regexes.push(RegexRule {
                 regex,
                 group: g,
-                max_words: groups[g].max_words,
-                clauses: first..all_clauses.len(),
+                max_words,
+                clauses,
             });
         }
-        let prefilter = RegexPrefilter::build(&all_clauses, &regexes)?;
-        let mut protect = Vec::with_capacity(cfg.protect.len());
-        for pattern in &cfg.protect {
-            protect.push(format!("(?i:{})", ascii_word_boundaries(pattern)));
-        }
-        let protect = RegexSetBuilder::new(&protect)
-            .dfa_size_limit(REGEX_DFA_CACHE)
-            .build()
-            .map_err(|source| {
-                // Name the pattern that fails, as written.
-                let bad = cfg.protect.iter().enumerate().find_map(|(index, pattern)| {
-                    Regex::new(&format!("(?i:{pattern})"))
-                        .err()
-                        .map(|source| BoilerplateError::Protect { index, source })
-                });
-                bad.unwrap_or(BoilerplateError::RegexSet {
-                    what: "protect",
-                    source,
-                })
-            })?;
+        let protect = protect?;
 
         Ok(Boilerplate {
             groups,
@@ -1541,24 +1549,25 @@ enum Hits {
 }
 
 impl RegexPrefilter {
+    /// `rules`: each rule regex's `max_words` and its range of `clauses`.
     fn build(
         clauses: &[required::Clause],
-        rules: &[RegexRule],
+        rules: &[(usize, std::ops::Range<usize>)],
     ) -> Result<RegexPrefilter, BoilerplateError> {
         let mut bounds: Vec<usize> = rules
             .iter()
-            .filter(|r| !r.clauses.is_empty())
-            .map(|r| r.max_words)
+            .filter(|(_, cs)| !cs.is_empty())
+            .map(|&(max_words, _)| max_words)
             .collect();
         bounds.sort_unstable();
         bounds.dedup();
-        let mut tiers = Vec::with_capacity(bounds.len());
-        for max_words in bounds {
+        // One automaton per tier, built in parallel.
+        let tiers = bounds.into_par_iter().map(|max_words| {
             let mut literals: Vec<&str> = Vec::new();
             let mut clauses_of: Vec<Vec<usize>> = Vec::new();
             let mut index = std::collections::HashMap::new();
-            for rule in rules.iter().filter(|r| r.max_words >= max_words) {
-                for c in rule.clauses.clone() {
+            for (_, rule_clauses) in rules.iter().filter(|(m, _)| *m >= max_words) {
+                for c in rule_clauses.clone() {
                     for lit in &clauses[c] {
                         let i = *index.entry(lit.as_str()).or_insert_with(|| {
                             literals.push(lit);
@@ -1596,14 +1605,14 @@ impl RegexPrefilter {
                 .match_kind(MatchKind::LeftmostLongest)
                 .kind(Some(AhoCorasickKind::DFA))
                 .build(&literals)?;
-            tiers.push(PrefilterTier {
+            Ok::<_, BoilerplateError>(PrefilterTier {
                 max_words,
                 ac,
                 clauses_of: implied,
-            });
-        }
+            })
+        });
         Ok(RegexPrefilter {
-            tiers,
+            tiers: tiers.collect::<Result<Vec<_>, BoilerplateError>>()?,
             clause_count: clauses.len(),
         })
     }
@@ -1684,6 +1693,29 @@ fn key_prefixes(dfa: &DFA, key: &[u8], mut found: impl FnMut(usize, usize)) {
 
 /// Lazy-DFA cache per regex (set) and thread, in bytes.
 const REGEX_DFA_CACHE: usize = 32 << 20;
+
+/// Compiles the `protect` patterns into one set; an error names the
+/// pattern that fails, as written.
+fn compile_protect(patterns: &[String]) -> Result<RegexSet, BoilerplateError> {
+    let rewritten: Vec<String> = patterns
+        .iter()
+        .map(|p| format!("(?i:{})", ascii_word_boundaries(p)))
+        .collect();
+    RegexSetBuilder::new(&rewritten)
+        .dfa_size_limit(REGEX_DFA_CACHE)
+        .build()
+        .map_err(|source| {
+            let bad = patterns.iter().enumerate().find_map(|(index, pattern)| {
+                Regex::new(&format!("(?i:{pattern})"))
+                    .err()
+                    .map(|source| BoilerplateError::Protect { index, source })
+            });
+            bad.unwrap_or(BoilerplateError::RegexSet {
+                what: "protect",
+                source,
+            })
+        })
+}
 
 /// Compiles a rule regex (case-insensitive, ASCII word boundaries). An
 /// error is reported against the pattern as written, not the rewrite.
