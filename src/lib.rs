@@ -31,8 +31,8 @@
 //! - **Report** ([`stats::Report`]): the run's totals, printed to stderr
 //!   and written as JSON with `--stats`.
 //!
-//! Parallelism lives only in [`run`]; output order never depends on the
-//! thread count.
+//! Parallelism lives in [`run`] (and in compiling the boilerplate rules, on
+//! the run's pool); output order never depends on the thread count.
 
 #![deny(missing_docs)]
 
@@ -49,3 +49,5 @@ pub mod sbd;
 pub mod shard;
 pub mod stage;
 pub mod stats;
+#[cfg(test)]
+mod testutil;

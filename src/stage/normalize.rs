@@ -276,16 +276,7 @@ mod tests {
             'a', ' ', '\t', '\u{a0}', 'é', 'e', '\u{301}', '\u{316}', '\u{7}', '\u{200b}', '’',
             '\u{ac00}', '\u{1100}', '\u{1161}', '\u{85}', '\u{7f}',
         ];
-        let mut strings = vec![String::new()];
-        for _ in 0..3 {
-            let longer: Vec<String> = strings
-                .iter()
-                .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
-                .collect();
-            strings.extend(longer);
-        }
-        strings.sort();
-        strings.dedup();
+        let strings = crate::testutil::all_strings(&alphabet, 3);
         for s in &strings {
             let mut out = String::new();
             normalize_slow(s, &mut out);

@@ -493,16 +493,7 @@ mod tests {
             'a', ' ', '.', '"', '\'', '“', '”', '‘', '’', '„', '‟', '‚', '′', '″', 'ʼ', '«', '`',
             '—',
         ];
-        let mut strings = vec![String::new()];
-        for _ in 0..4 {
-            let longer: Vec<String> = strings
-                .iter()
-                .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
-                .collect();
-            strings.extend(longer);
-        }
-        strings.sort();
-        strings.dedup();
+        let strings = crate::testutil::all_strings(&alphabet, 4);
         for modifier_apostrophe in [true, false] {
             let quotes = QuotesConfig {
                 modifier_apostrophe,
