@@ -1,0 +1,506 @@
+//! Pass 2 of the classifier: the context heuristics (menus, the article
+//! body, the leading and trailing regions, teaser lists, blocks).
+
+use std::num::NonZeroUsize;
+
+use super::shape::End;
+use super::{
+    Boilerplate, ContextConfig, RuleId, CTX_INSIDE_MENU, CTX_KICKER, CTX_LEADING, CTX_MENU,
+    CTX_NEIGHBOUR, CTX_SECTION, CTX_TEASER, CTX_TRAILING,
+};
+
+#[derive(Debug, Clone, Copy)]
+pub(super) struct LineInfo {
+    pub(super) blank: bool,
+    pub(super) words: u32,
+    pub(super) end: End,
+    /// Number of tokens containing a digit (table rows have several).
+    pub(super) numbers: u32,
+    /// A body paragraph by shape (long, or sentence-like and long enough).
+    pub(super) sentence: bool,
+    /// Matches a `protect` pattern.
+    pub(super) protected: bool,
+    /// Removed by a rule or the repeat rule.
+    pub(super) chrome: bool,
+    /// Removed by a rule of a `starts_section` group.
+    pub(super) section: bool,
+    /// Removed by a rule of a `spreads_to_block` group.
+    pub(super) spreads: bool,
+    /// Removed by a rule of a `navigation` group.
+    pub(super) nav: bool,
+    /// Shaped like a list item rather than a link: see [`is_item`](super::shape::is_item).
+    pub(super) item: bool,
+    /// Protected as an item of a list introduced by a line ending in `:`.
+    pub(super) listed: bool,
+    /// Ends with a question mark.
+    pub(super) question: bool,
+    /// Number of words that start with a letter.
+    pub(super) alpha_words: u32,
+}
+
+impl LineInfo {
+    pub(super) const BLANK: LineInfo = LineInfo {
+        blank: true,
+        words: 0,
+        end: End::Open,
+        numbers: 0,
+        sentence: false,
+        protected: false,
+        chrome: false,
+        section: false,
+        spreads: false,
+        nav: false,
+        item: false,
+        listed: false,
+        question: false,
+        alpha_words: 0,
+    };
+}
+
+/// Pass 2: the context heuristics over one document.
+pub(super) struct Context<'a> {
+    pub(super) bp: &'a Boilerplate,
+    pub(super) cx: &'a ContextConfig,
+    pub(super) info: Vec<LineInfo>,
+    pub(super) out: &'a mut [Option<RuleId>],
+}
+
+impl Context<'_> {
+    /// A short line: few words, no sentence or colon ending.
+    fn is_short(&self, i: usize) -> bool {
+        let l = &self.info[i];
+        !l.blank && l.words as usize <= self.cx.short_max_words.get() && l.end == End::Open
+    }
+
+    /// Can be part of a menu run: short and unprotected, or already chrome and not long.
+    fn menu_candidate(&self, i: usize) -> bool {
+        let l = &self.info[i];
+        if l.blank {
+            return false;
+        }
+        if l.chrome {
+            return !l.sentence;
+        }
+        self.is_short(i) && !l.protected && !l.listed
+    }
+
+    fn remove(&mut self, i: usize, which: usize) {
+        if self.out[i].is_none() && !self.info[i].blank {
+            self.out[i] = Some(self.bp.context_id(which));
+        }
+    }
+
+    pub(super) fn run(mut self) {
+        let n = self.info.len();
+        if n == 0 {
+            return;
+        }
+        self.demote_section_headings();
+        self.mark_lists();
+        let runs = self.menu_runs();
+        let Some((first, last)) = self.body_span(&runs) else {
+            // No paragraph at all: only unambiguous menus go.
+            for r in &runs {
+                if r.is_menu(self.cx.barrier_run_min, false) {
+                    for i in r.start..r.end {
+                        self.remove(i, CTX_MENU);
+                    }
+                }
+            }
+            self.spread_blocks();
+            return;
+        };
+
+        // Menus: short runs at the edges, long ones inside.
+        for r in &runs {
+            let inside = r.start > first && r.end <= last;
+            let min = if inside {
+                self.cx.inside_run_min
+            } else {
+                self.cx.edge_run_min
+            };
+            if r.is_menu(min, inside) {
+                let which = if inside { CTX_INSIDE_MENU } else { CTX_MENU };
+                for i in r.start..r.end {
+                    self.remove(i, which);
+                }
+            }
+        }
+
+        // Leading region: everything short before the end of the last menu that is
+        // not mostly rule-matched (a share bar right above the body does not count)
+        // is navigation; lines after it are the header zone (kicker, title, dek,
+        // byline) and are kept.
+        let header_start = runs
+            .iter()
+            .filter(|r| r.end <= first && r.is_menu(self.cx.edge_run_min, false))
+            .map(|r| r.end)
+            .max()
+            .unwrap_or(0)
+            .max(self.leading_navigation(&runs, first));
+        for i in 0..header_start {
+            let l = self.info[i];
+            if !l.blank
+                && !l.protected
+                && !l.sentence
+                && l.words as usize <= self.cx.short_max_words.get()
+            {
+                self.remove(i, CTX_LEADING);
+            }
+        }
+
+        if header_start > 0 {
+            self.kicker(header_start, first);
+        }
+
+        // Teaser lists: in the navigation part of the leading region and after the body.
+        self.teaser_lists(0, header_start);
+        self.teaser_lists(last + 1, n);
+
+        // Trailing region: from the first chrome line after the body, short and
+        // unprotected lines go; from the first section header, everything goes.
+        let mut chrome_seen = false;
+        let mut section = false;
+        for i in last + 1..n {
+            let l = self.info[i];
+            if l.blank {
+                continue;
+            }
+            if l.section {
+                section = true;
+            }
+            if self.out[i].is_some() {
+                chrome_seen = true;
+                continue;
+            }
+            if section {
+                self.remove(i, CTX_SECTION);
+            } else if chrome_seen
+                && !l.protected
+                && !l.listed
+                && (l.end != End::Sentence
+                    || (l.alpha_words as usize) < self.cx.trailing_keep_words.get())
+            {
+                self.remove(i, CTX_TRAILING);
+            }
+        }
+
+        self.spread_blocks();
+    }
+
+    /// End of the last run of short lines before the body that holds a
+    /// `navigation` match ("Sign in", a breadcrumb, a "Home | News | Contact"
+    /// row) and a line no rule knows: a site name or section label sitting in
+    /// the navigation bar, like "The Fenwick Herald" between "Sign in" and
+    /// "Home > News". Such a run is judged by its navigation lines, where a menu
+    /// of unknown lines needs `edge_run_min` of them, because a share bar under
+    /// the headline has the same shape and must not take the headline.
+    ///
+    /// The headline is the first heading-like line after the navigation, so a
+    /// run counts only when such a line (unremoved, unprotected, not a body
+    /// paragraph) follows it before the body; otherwise the run's own short line
+    /// is the headline ("Skip to content / Brown Butter Loaf / By …").
+    fn leading_navigation(&self, runs: &[Run], first: usize) -> usize {
+        let last_heading = (0..first).rev().find(|&i| {
+            let l = self.info[i];
+            !l.blank && !l.chrome && !l.protected && !l.sentence && !l.listed
+        });
+        let Some(last_heading) = last_heading else {
+            return 0;
+        };
+        runs.iter()
+            .filter(|r| {
+                r.end <= last_heading
+                    && r.nav > 0
+                    && r.unknown() > 0
+                    && r.numbers * 2 < r.len()
+                    && r.items * 2 < r.len()
+            })
+            .map(|r| r.end)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// A section label above the headline ("World", "Science") right after the
+    /// navigation: the first line of the header zone, one or two words alone in
+    /// its block, followed by a headline-shaped line (four or more words, no
+    /// sentence ending).
+    fn kicker(&mut self, from: usize, first: usize) {
+        let mut kept = (from..first).filter(|&i| !self.info[i].blank && self.out[i].is_none());
+        let (Some(k), Some(next)) = (kept.next(), kept.next()) else {
+            return;
+        };
+        let l = self.info[k];
+        let t = self.info[next];
+        let alone =
+            (k == 0 || self.info[k - 1].blank) && self.info.get(k + 1).is_none_or(|m| m.blank);
+        if alone
+            && l.words <= 2
+            && l.end == End::Open
+            && !l.protected
+            && !l.listed
+            && t.end == End::Open
+            && t.words >= 4
+            && !t.sentence
+        {
+            self.remove(k, CTX_KICKER);
+        }
+    }
+
+    /// A section header directly followed by a body paragraph is a heading of the
+    /// article ("Related", "Comments" as a section title): its rule still removes
+    /// it, but it does not start a chrome section.
+    fn demote_section_headings(&mut self) {
+        let mut next_sentence = false;
+        for l in self.info.iter_mut().rev() {
+            if l.blank {
+                continue;
+            }
+            if l.section && next_sentence {
+                l.section = false;
+            }
+            next_sentence = l.sentence && !l.chrome;
+        }
+    }
+
+    /// Protects the items of lists introduced by a line ending in ':'.
+    fn mark_lists(&mut self) {
+        let n = self.info.len();
+        let mut i = 0;
+        while i < n {
+            if self.introduces_list(i) {
+                let mut items = 0;
+                let mut j = i + 1;
+                while j < n && items < self.cx.intro_max_items.get() {
+                    let m = self.info[j];
+                    if m.blank {
+                        j += 1;
+                        continue;
+                    }
+                    if m.chrome || m.sentence && m.end == End::Sentence || m.end == End::Colon {
+                        break;
+                    }
+                    self.info[j].listed = true;
+                    items += 1;
+                    j += 1;
+                }
+                i = j;
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// A line ending in ':', or a question standing alone in its block (a heading
+    /// like "What's new in 2.26?"), with enough words, introduces a list.
+    fn introduces_list(&self, i: usize) -> bool {
+        let l = self.info[i];
+        if l.blank || l.chrome || (l.words as usize) < self.cx.intro_min_words.get() {
+            return false;
+        }
+        match l.end {
+            End::Colon => true,
+            End::Sentence => {
+                let alone = (i == 0 || self.info[i - 1].blank)
+                    && self.info.get(i + 1).is_none_or(|m| m.blank);
+                alone && !l.sentence && l.question
+            }
+            End::Open => false,
+        }
+    }
+
+    /// Maximal runs of consecutive menu-candidate lines (no blank line between).
+    fn menu_runs(&self) -> Vec<Run> {
+        let mut runs = Vec::new();
+        let mut cur: Option<Run> = None;
+        for i in 0..self.info.len() {
+            if self.menu_candidate(i) {
+                let l = self.info[i];
+                let r = cur.get_or_insert(Run {
+                    start: i,
+                    end: i,
+                    chrome: 0,
+                    numbers: 0,
+                    tabular: 0,
+                    items: 0,
+                    nav: 0,
+                });
+                r.end = i + 1;
+                r.chrome += l.chrome as usize;
+                r.numbers += (l.numbers > 0) as usize;
+                r.tabular += (l.numbers >= 2) as usize;
+                r.items += (l.item && !l.chrome) as usize;
+                r.nav += l.nav as usize;
+            } else if let Some(r) = cur.take() {
+                runs.push(r);
+            }
+        }
+        runs.extend(cur);
+        runs
+    }
+
+    /// The article body: body paragraphs grouped into candidate bodies separated by
+    /// section headers or long menus; the candidate with the most text wins.
+    /// Returns the first and last line index of its paragraphs.
+    fn body_span(&self, runs: &[Run]) -> Option<(usize, usize)> {
+        // barrier[i]: a long menu or section header starts at i.
+        let mut barrier = vec![false; self.info.len()];
+        for r in runs {
+            if r.is_menu(self.cx.barrier_run_min, false) {
+                barrier[r.start] = true;
+            }
+        }
+        let mut best: Option<(usize, usize, usize)> = None; // (first, last, chars)
+        let mut cur: Option<(usize, usize, usize)> = None;
+        let mut split = false;
+        for (i, l) in self.info.iter().enumerate() {
+            if l.section || barrier[i] {
+                split = true;
+            }
+            if l.blank || l.chrome || !l.sentence {
+                continue;
+            }
+            if split {
+                if let Some(c) = cur.take() {
+                    if best.is_none_or(|b| c.2 > b.2) {
+                        best = Some(c);
+                    }
+                }
+                split = false;
+            }
+            let weight = l.words as usize;
+            match &mut cur {
+                Some(c) => {
+                    c.1 = i;
+                    c.2 += weight;
+                }
+                None => cur = Some((i, i, weight)),
+            }
+        }
+        if let Some(c) = cur {
+            if best.is_none_or(|b| c.2 > b.2) {
+                best = Some(c);
+            }
+        }
+        best.map(|(f, l, _)| (f, l))
+    }
+
+    /// Three or more headline-like lines in a row (blank lines allowed) in
+    /// `from..to` are a list of links to other pages.
+    fn teaser_lists(&mut self, from: usize, to: usize) {
+        let to = to.min(self.info.len());
+        let max = self.cx.teaser_max_words.get();
+        let is_teaser = |l: &LineInfo| {
+            !l.blank
+                && !l.protected
+                && !l.listed
+                && l.end == End::Open
+                && l.alpha_words >= 3
+                && l.words as usize <= max
+        };
+        let mut items: Vec<usize> = Vec::new();
+        for i in from..=to {
+            let more = i < to && {
+                let l = &self.info[i];
+                l.blank || (self.out[i].is_none() && is_teaser(l))
+            };
+            if more {
+                if !self.info[i].blank {
+                    items.push(i);
+                }
+                continue;
+            }
+            if items.len() >= self.cx.teaser_run_min.get() {
+                for &k in &items {
+                    self.remove(k, CTX_TEASER);
+                }
+            }
+            items.clear();
+        }
+    }
+
+    /// Short unprotected lines that share a block with a `spreads_to_block` match go with it.
+    ///
+    /// A block ends at a blank line and also at a body paragraph that no rule
+    /// removed: many pages come without blank lines, so "the block" would be the
+    /// whole page, and a comment count under a recipe would take its title and
+    /// headings with it. A banner's own sentences are rule-matched and do not end it.
+    fn spread_blocks(&mut self) {
+        let n = self.info.len();
+        let ends_block = |l: &LineInfo| l.blank || (l.sentence && !l.chrome);
+        let mut start = 0;
+        while start < n {
+            if ends_block(&self.info[start]) {
+                start += 1;
+                continue;
+            }
+            let mut end = start;
+            let mut spreads = false;
+            while end < n && !ends_block(&self.info[end]) {
+                spreads |= self.info[end].spreads;
+                end += 1;
+            }
+            if spreads {
+                for i in start..end {
+                    let l = self.info[i];
+                    // Only short lines: a headline or dek right above a
+                    // "New, 6 comments" counter is not one of its buttons, and
+                    // neither is a line right above a byline or dateline (the
+                    // headline under a cookie banner on a page without blank lines).
+                    let above_byline = self
+                        .info
+                        .get(i + 1)
+                        .is_some_and(|m| m.protected && !m.chrome);
+                    if !l.protected
+                        && !l.listed
+                        && !l.sentence
+                        && l.end != End::Colon
+                        && l.words as usize <= self.cx.short_max_words.get()
+                        && !above_byline
+                    {
+                        self.remove(i, CTX_NEIGHBOUR);
+                    }
+                }
+            }
+            start = end;
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    start: usize,
+    end: usize,
+    /// Lines already removed by rules.
+    chrome: usize,
+    /// Lines with a number.
+    numbers: usize,
+    /// Lines with two or more numbers (table rows).
+    tabular: usize,
+    /// Lines shaped like list items (quantities, comma continuations).
+    items: usize,
+    /// Lines removed by a `navigation` rule.
+    nav: usize,
+}
+
+impl Run {
+    fn len(&self) -> usize {
+        self.end - self.start
+    }
+
+    /// Lines not already removed by a rule: a menu is judged by these, so that two
+    /// names above a "Share" button are not a menu.
+    fn unknown(&self) -> usize {
+        self.len() - self.chrome
+    }
+
+    /// Whether the run is a menu: at least `min` lines not already removed by a
+    /// rule, not a table (inside the body, rows with two or more numbers;
+    /// elsewhere, any number, so prices and dates in an info box survive), and
+    /// not a list (half its lines shaped like items: an ingredient list under
+    /// "Ingredients", a kit list; menu links are names, not quantities).
+    fn is_menu(&self, min: NonZeroUsize, inside: bool) -> bool {
+        let numeric = if inside { self.tabular } else { self.numbers };
+        self.unknown() >= min.get() && numeric * 2 < self.len() && self.items * 2 < self.len()
+    }
+}

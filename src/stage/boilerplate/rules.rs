@@ -1,0 +1,311 @@
+//! Rule matching: literal rules by an anchored walk of an aho-corasick DFA
+//! over a line's match key, and rule regexes behind a literal prefilter.
+
+use aho_corasick::automaton::Automaton;
+use aho_corasick::dfa::DFA;
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Anchored, Input, MatchKind};
+use rayon::prelude::*;
+use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+
+use super::required;
+use super::BoilerplateError;
+
+/// Leading characters a match key drops: bullets, arrows, dashes, pipes.
+pub(super) const LEAD_JUNK: &[char] = &[
+    '•', '·', '‣', '▸', '▶', '›', '»', '-', '–', '—', '*', '|', '/', '>', '~', ' ',
+];
+/// Trailing characters a match key drops: sentence and list punctuation, arrows.
+const TRAIL_JUNK: &[char] = &[
+    '.', ':', '!', '?', '»', '›', '>', '|', '-', '–', '—', '*', '/', ' ', '▶', '→',
+];
+
+/// Writes `line` into `buf` with curly quotes, primes and "…" folded to ASCII and
+/// tabs and no-break spaces turned into spaces.
+pub(super) fn fold_key(line: &str, buf: &mut String) {
+    buf.clear();
+    for c in line.chars() {
+        match c {
+            '’' | '‘' | '′' => buf.push('\''),
+            '“' | '”' | '″' => buf.push('"'),
+            '…' => buf.push_str("..."),
+            '\u{a0}' | '\t' => buf.push(' '),
+            c => buf.push(c),
+        }
+    }
+}
+
+/// One rule regex.
+#[derive(Debug)]
+pub(super) struct RegexRule {
+    pub(super) regex: Regex,
+    pub(super) group: usize,
+    pub(super) max_words: usize,
+    /// Its clauses in [`RegexPrefilter`]: a line must hit all of them.
+    pub(super) clauses: std::ops::Range<usize>,
+}
+
+/// One aho-corasick pass over a line that tells which rule regexes can match it
+/// (see [`required`]).
+#[derive(Debug)]
+pub(super) struct RegexPrefilter {
+    /// By ascending `max_words`: the literals of the rules that allow lines
+    /// of up to that many words. Long lines are most of the text and only a
+    /// few rules allow them, so their automaton is small and fast.
+    tiers: Vec<PrefilterTier>,
+    clause_count: usize,
+}
+
+#[derive(Debug)]
+struct PrefilterTier {
+    max_words: usize,
+    /// The literals (lower case), then the fold hazards; leftmost-longest.
+    ac: AhoCorasick,
+    /// By pattern index, the clauses a literal of `ac` satisfies: its own
+    /// and those of the literals that are prefixes of it. The fold
+    /// hazards, after the literals, have no entry.
+    clauses_of: Vec<Vec<usize>>,
+}
+
+/// What a prefilter scan found.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Hits {
+    /// Not scanned or no literal found: only rules without clauses can match.
+    None,
+    /// Some clauses hit, marked in the scratch.
+    Some,
+    /// A fold hazard: every rule may match.
+    All,
+}
+
+impl RegexPrefilter {
+    /// `rules`: each rule regex's `max_words` and its range of `clauses`.
+    pub(super) fn build(
+        clauses: &[required::Clause],
+        rules: &[(usize, std::ops::Range<usize>)],
+    ) -> Result<RegexPrefilter, BoilerplateError> {
+        let mut bounds: Vec<usize> = rules
+            .iter()
+            .filter(|(_, cs)| !cs.is_empty())
+            .map(|&(max_words, _)| max_words)
+            .collect();
+        bounds.sort_unstable();
+        bounds.dedup();
+        // One automaton per tier, built in parallel.
+        let tiers = bounds.into_par_iter().map(|max_words| {
+            let mut literals: Vec<&str> = Vec::new();
+            let mut clauses_of: Vec<Vec<usize>> = Vec::new();
+            let mut index = std::collections::HashMap::new();
+            for (_, rule_clauses) in rules.iter().filter(|(m, _)| *m >= max_words) {
+                for c in rule_clauses.clone() {
+                    for lit in &clauses[c] {
+                        let i = *index.entry(lit.as_str()).or_insert_with(|| {
+                            literals.push(lit);
+                            clauses_of.push(Vec::new());
+                            literals.len() - 1
+                        });
+                        clauses_of[i].push(c);
+                    }
+                }
+            }
+            // A literal found at some position implies every shorter
+            // literal that is a prefix of it: the leftmost-longest search
+            // below reports only the longest one starting there.
+            let implied: Vec<Vec<usize>> = literals
+                .iter()
+                .map(|long| {
+                    let mut cs: Vec<usize> = literals
+                        .iter()
+                        .zip(&clauses_of)
+                        .filter(|(short, _)| long.starts_with(**short))
+                        .flat_map(|(_, cs)| cs.iter().copied())
+                        .collect();
+                    cs.sort_unstable();
+                    cs.dedup();
+                    cs
+                })
+                .collect();
+            literals.extend(required::FOLD_HAZARDS);
+            // Literals are lower case and lines are lowered before the
+            // scan. With case-sensitive patterns and a non-overlapping
+            // search the automaton runs its SIMD prefilter; the
+            // case-insensitive overlapping scan ran at a seventh of the
+            // speed on prose (measured).
+            let ac = AhoCorasickBuilder::new()
+                .match_kind(MatchKind::LeftmostLongest)
+                .kind(Some(AhoCorasickKind::DFA))
+                .build(&literals)?;
+            Ok::<_, BoilerplateError>(PrefilterTier {
+                max_words,
+                ac,
+                clauses_of: implied,
+            })
+        });
+        Ok(RegexPrefilter {
+            tiers: tiers.collect::<Result<Vec<_>, BoilerplateError>>()?,
+            clause_count: clauses.len(),
+        })
+    }
+
+    /// Marks in `hits` the clauses `line` satisfies, among those of the
+    /// rules that allow its length.
+    pub(super) fn scan(&self, line: &str, words: usize, scratch: &mut Scratch) -> Hits {
+        let first = self.tiers.partition_point(|t| t.max_words < words);
+        let Some(tier) = self.tiers.get(first) else {
+            return Hits::None;
+        };
+        // ASCII lower case, as the rules' `(?i)` sees it; the non-ASCII
+        // characters that fold to ASCII letters are the fold hazards.
+        let lower = &mut scratch.lower;
+        lower.clear();
+        lower.extend(line.bytes().map(|b| b.to_ascii_lowercase()));
+        let hits = &mut scratch.hits;
+        let mut found = Hits::None;
+        // Every start position of a literal, longest literal first:
+        // together with the implied prefixes, that is every occurrence.
+        let mut at = 0;
+        while let Some(m) = tier
+            .ac
+            .find(Input::new(lower.as_slice()).span(at..lower.len()))
+        {
+            let Some(clauses) = tier.clauses_of.get(m.pattern().as_usize()) else {
+                return Hits::All;
+            };
+            if matches!(found, Hits::None) {
+                hits.clear();
+                hits.resize(self.clause_count, false);
+                found = Hits::Some;
+            }
+            for &c in clauses {
+                hits[c] = true;
+            }
+            at = m.start() + 1;
+        }
+        found
+    }
+}
+
+/// Per-document buffers of the rule matcher.
+#[derive(Debug, Default)]
+pub(super) struct Scratch {
+    /// The match key of a line.
+    pub(super) key: String,
+    /// Prefilter clause hits of a line.
+    pub(super) hits: Vec<bool>,
+    /// The line in ASCII lower case, for the prefilter.
+    lower: Vec<u8>,
+}
+
+/// Every literal that `key` starts with, as (pattern index, length): a
+/// walk of the anchored automaton from its start, which ends at the first
+/// byte no literal continues with. A match state also lists the literals
+/// that end there but start later (suffixes, for unanchored searches), so
+/// only those as long as the walk so far count.
+pub(super) fn key_prefixes(dfa: &DFA, key: &[u8], mut found: impl FnMut(usize, usize)) {
+    let Ok(mut sid) = dfa.start_state(Anchored::Yes) else {
+        return;
+    };
+    for (i, &b) in key.iter().enumerate() {
+        sid = dfa.next_state(Anchored::Yes, sid, b);
+        if dfa.is_dead(sid) {
+            return;
+        }
+        if dfa.is_match(sid) {
+            for k in 0..dfa.match_len(sid) {
+                let p = dfa.match_pattern(sid, k);
+                if dfa.pattern_len(p) == i + 1 {
+                    found(p.as_usize(), i + 1);
+                }
+            }
+        }
+    }
+}
+
+/// Lazy-DFA cache per regex (set) and thread, in bytes.
+const REGEX_DFA_CACHE: usize = 32 << 20;
+
+/// Compiles the `protect` patterns into one set; an error names the
+/// pattern that fails, as written.
+pub(super) fn compile_protect(patterns: &[String]) -> Result<RegexSet, BoilerplateError> {
+    let rewritten: Vec<String> = patterns
+        .iter()
+        .map(|p| format!("(?i:{})", ascii_word_boundaries(p)))
+        .collect();
+    RegexSetBuilder::new(&rewritten)
+        .dfa_size_limit(REGEX_DFA_CACHE)
+        .build()
+        .map_err(|source| {
+            let bad = patterns.iter().enumerate().find_map(|(index, pattern)| {
+                Regex::new(&format!("(?i:{pattern})"))
+                    .err()
+                    .map(|source| BoilerplateError::Protect { index, source })
+            });
+            bad.unwrap_or(BoilerplateError::RegexSet {
+                what: "protect",
+                source,
+            })
+        })
+}
+
+/// Compiles a rule regex (case-insensitive, ASCII word boundaries). An
+/// error is reported against the pattern as written, not the rewrite.
+pub(super) fn compile_rule(pattern: &str) -> Result<Regex, regex::Error> {
+    RegexBuilder::new(&format!("(?i:{})", ascii_word_boundaries(pattern)))
+        .dfa_size_limit(REGEX_DFA_CACHE)
+        .build()
+        .map_err(|rewritten| {
+            Regex::new(&format!("(?i:{pattern})"))
+                .err()
+                .unwrap_or(rewritten)
+        })
+}
+
+/// Rewrites `\b` and `\B` to their ASCII forms. A Unicode word boundary
+/// makes the regex engine fall back from its DFA to the much slower PikeVM
+/// on any non-ASCII text (ten times slower on paragraphs with curly
+/// quotes); chrome phrases are English words, so ASCII boundaries lose
+/// nothing.
+fn ascii_word_boundaries(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 16);
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('b') => out.push_str("(?-u:\\b)"),
+            Some('B') => out.push_str("(?-u:\\B)"),
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+/// The key literal rules are compared with: quotes and ellipses folded to ASCII,
+/// leading bullets and trailing punctuation removed. Reuses `buf`.
+pub(super) fn match_key<'b>(line: &str, buf: &'b mut String) -> &'b str {
+    fold_key(line, buf);
+    buf.trim_start_matches(LEAD_JUNK)
+        .trim_end_matches(TRAIL_JUNK)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn word_boundaries_become_ascii_and_escapes_survive() {
+        assert_eq!(
+            ascii_word_boundaries(r"\bshare\b"),
+            r"(?-u:\b)share(?-u:\b)"
+        );
+        assert_eq!(ascii_word_boundaries(r"a\\b\d+\B"), r"a\\b\d+(?-u:\B)");
+        // Still matches next to curly quotes and accented letters.
+        let re = Regex::new(&ascii_word_boundaries(r"\bcookies\b")).unwrap();
+        assert!(re.is_match("“cookies” on café pages"));
+    }
+}
