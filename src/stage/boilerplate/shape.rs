@@ -257,16 +257,8 @@ mod tests {
         let alphabet = [
             'a', '1', ' ', '\t', 'é', '\u{a0}', '“', '.', '\u{2003}', '٣',
         ];
-        let mut strings = vec![String::new()];
-        for _ in 0..5 {
-            let longer: Vec<String> = strings
-                .iter()
-                .flat_map(|s| alphabet.iter().map(move |c| format!("{s}{c}")))
-                .collect();
-            strings = longer;
-            for line in &strings {
-                assert_eq!(shape(line), reference(line), "{line:?}");
-            }
+        for line in &crate::testutil::all_strings(&alphabet, 5) {
+            assert_eq!(shape(line), reference(line), "{line:?}");
         }
         let wide = [
             'a', 'Z', '1', ' ', ' ', ' ', '\t', 'é', '“', '.', '@', '[', '`', '{', '/', ':',
