@@ -1,6 +1,6 @@
-//! Running a pipeline over inputs: the only module with indicatif, and the
-//! one that owns the rayon pools (the boilerplate stage compiles its rules
-//! in parallel on whichever pool builds it).
+//! Running a pipeline over inputs: the only module with rayon and
+//! indicatif. Besides the document loop it lends `par_map` and `join`
+//! to code that runs on a run's pool, such as compiling the rules.
 //!
 //! Documents are read in input order in batches of bounded size; each
 //! batch is decoded and cleaned in parallel and collected in order, then
@@ -105,6 +105,22 @@ pub fn default_threads() -> usize {
 /// The config does not build or the pool cannot start.
 pub fn build_pipeline(config: &PipelineConfig, opts: &RunOptions) -> Result<Pipeline, RunError> {
     Ok(pool(opts)?.install(|| config.build(&CorpusProfile::empty()))?)
+}
+
+/// Maps `f` over `items` in order, in parallel on the current rayon pool
+/// (serially on a one-thread pool): for work outside the document loop
+/// that a run's pool should share, such as compiling the rules.
+pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {
+    items.par_iter().map(f).collect()
+}
+
+/// Runs `a` and `b`, in parallel when the current rayon pool has a thread
+/// to spare (see [`par_map`]).
+pub(crate) fn join<A: Send, B: Send>(
+    a: impl FnOnce() -> A + Send,
+    b: impl FnOnce() -> B + Send,
+) -> (A, B) {
+    rayon::join(a, b)
 }
 
 fn pool(opts: &RunOptions) -> Result<rayon::ThreadPool, RunError> {

@@ -28,10 +28,10 @@ use std::collections::HashSet;
 use std::fmt;
 use std::num::{NonZeroU32, NonZeroUsize};
 
+use crate::run::{join, par_map};
 use aho_corasick::dfa::DFA;
 use aho_corasick::{MatchKind, StartKind};
-use rayon::prelude::*;
-use regex::{Regex, RegexSet};
+use regex::RegexSet;
 use serde::{Deserialize, Serialize};
 
 use context::{Context, LineInfo};
@@ -515,20 +515,15 @@ impl Boilerplate {
         // protect set and the automata compile in parallel on the current
         // rayon pool (serially when the run has one thread). Errors are
         // reported in config order.
-        let ((compiled, protect), (literals, prefilter)) = rayon::join(
+        let ((compiled, protect), (literals, prefilter)) = join(
             || {
-                rayon::join(
-                    || {
-                        patterns
-                            .par_iter()
-                            .map(|&(_, _, pattern)| compile_rule(pattern))
-                            .collect::<Vec<Result<Regex, regex::Error>>>()
-                    },
+                join(
+                    || par_map(&patterns, |&(_, _, pattern)| compile_rule(pattern)),
                     || compile_protect(&cfg.protect),
                 )
             },
             || {
-                rayon::join(
+                join(
                     || {
                         // A full DFA: the literals are short, so it stays
                         // small, and it is several times faster per byte

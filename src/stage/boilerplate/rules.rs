@@ -4,7 +4,6 @@
 use aho_corasick::automaton::Automaton;
 use aho_corasick::dfa::DFA;
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, Anchored, Input, MatchKind};
-use rayon::prelude::*;
 use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 
 use super::required;
@@ -91,7 +90,7 @@ impl RegexPrefilter {
         bounds.sort_unstable();
         bounds.dedup();
         // One automaton per tier, built in parallel.
-        let tiers = bounds.into_par_iter().map(|max_words| {
+        let tiers = crate::run::par_map(&bounds, |&max_words| {
             let mut literals: Vec<&str> = Vec::new();
             let mut clauses_of: Vec<Vec<usize>> = Vec::new();
             let mut index = std::collections::HashMap::new();
@@ -141,7 +140,9 @@ impl RegexPrefilter {
             })
         });
         Ok(RegexPrefilter {
-            tiers: tiers.collect::<Result<Vec<_>, BoilerplateError>>()?,
+            tiers: tiers
+                .into_iter()
+                .collect::<Result<Vec<_>, BoilerplateError>>()?,
             clause_count: clauses.len(),
         })
     }
