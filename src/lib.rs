@@ -21,7 +21,8 @@
 //! - **Line** ([`document::Line`]): one line of text with its input line
 //!   number. Each kept line is a paragraph of the output.
 //! - **Stage** ([`stage::Stage`]): one per-document transform
-//!   (normalize, boilerplate, quotes, captions, sentences).
+//!   (normalize, quotes, boilerplate, captions, sentences, in the default
+//!   order).
 //! - **Pipeline** ([`stage::Pipeline`]): the ordered, built stages.
 //! - **Removal** / **Reason** ([`document::Removal`], [`document::Reason`]):
 //!   a line taken out, by which stage and why. For every document,

@@ -63,6 +63,18 @@ fn clean(p: &Pipeline, text: &str) -> Document {
     doc
 }
 
+/// Found by the property below: quotes turned the paired `«»` into `""`,
+/// and only then did the line read as a breadcrumb (`"" » . » "Mr.`), so
+/// a second run removed it. Quotes now run before boilerplate.
+#[test]
+fn quotes_cannot_turn_a_kept_line_into_chrome() {
+    let p = pipeline();
+    for t in ["«» » . » “Mr. ", "»Ja« » Home » News", "‹a› › b › c"] {
+        let once = clean(&p, t).text();
+        assert_eq!(clean(&p, &once).text(), once, "{t:?}");
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 

@@ -1,4 +1,4 @@
-//! Stage 3: quote normalisation, as `quotes-policy.md` lays it out.
+//! Stage 2: quote normalisation, as `quotes-policy.md` lays it out.
 //!
 //! Curly, low-9, reversed, prime and modifier-letter quotes map to ASCII
 //! `'` and `"`; guillemets map only when paired in the line (a lone `»` is
