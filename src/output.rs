@@ -295,9 +295,39 @@ pub fn render_removals(doc_id: &str, removals: &[Removal], out: &mut Vec<u8>) {
 
 /// A file written under a temporary name in the same directory and renamed
 /// into place by [`AtomicFile::commit`]; dropped uncommitted, it vanishes.
+/// A target that exists and is not a regular file (`/dev/null`, a FIFO, a
+/// terminal) is written in place: renaming over it would replace the
+/// device with a file.
 pub struct AtomicFile {
     target: PathBuf,
-    writer: BufWriter<tempfile::NamedTempFile>,
+    writer: BufWriter<Target>,
+}
+
+/// True for a path that exists and is neither a regular file nor a
+/// directory: a device, a FIFO, a socket.
+fn is_special(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
+}
+
+/// What an [`AtomicFile`] writes to.
+enum Target {
+    Temp(tempfile::NamedTempFile),
+    Special(std::fs::File),
+}
+
+impl Write for Target {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Target::Temp(f) => f.write(buf),
+            Target::Special(f) => f.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Target::Temp(f) => f.flush(),
+            Target::Special(f) => f.flush(),
+        }
+    }
 }
 
 impl AtomicFile {
@@ -306,6 +336,16 @@ impl AtomicFile {
     /// # Errors
     /// The directory cannot be created or written.
     pub fn create(target: &Path) -> Result<AtomicFile, OutputError> {
+        if is_special(target) {
+            let file = std::fs::OpenOptions::new()
+                .write(true)
+                .open(target)
+                .map_err(io_err(target))?;
+            return Ok(AtomicFile {
+                target: target.to_path_buf(),
+                writer: BufWriter::with_capacity(1 << 20, Target::Special(file)),
+            });
+        }
         let dir = match target.parent() {
             Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
             _ => PathBuf::from("."),
@@ -322,7 +362,7 @@ impl AtomicFile {
             .map_err(io_err(&dir))?;
         Ok(AtomicFile {
             target: target.to_path_buf(),
-            writer: BufWriter::with_capacity(1 << 20, tmp),
+            writer: BufWriter::with_capacity(1 << 20, Target::Temp(tmp)),
         })
     }
 
@@ -340,12 +380,17 @@ impl AtomicFile {
     /// Any flush, sync or rename error.
     pub fn commit(self) -> Result<(), OutputError> {
         let target = self.target;
-        let tmp = self
+        match self
             .writer
             .into_inner()
-            .map_err(|e| io_err(&target)(e.into_error()))?;
-        tmp.as_file().sync_all().map_err(io_err(&target))?;
-        tmp.persist(&target).map_err(|e| io_err(&target)(e.error))?;
+            .map_err(|e| io_err(&target)(e.into_error()))?
+        {
+            Target::Temp(tmp) => {
+                tmp.as_file().sync_all().map_err(io_err(&target))?;
+                tmp.persist(&target).map_err(|e| io_err(&target)(e.error))?;
+            }
+            Target::Special(_) => {}
+        }
         Ok(())
     }
 }
@@ -508,6 +553,18 @@ mod tests {
         let rec = rd.records().next().unwrap().unwrap();
         assert_eq!(&rec[2], "A, \"b\".\n\nC.");
         assert_eq!(&rec[3], "A, \"b\".\nC.");
+    }
+
+    #[test]
+    fn devices_are_written_in_place_not_replaced() {
+        // `-o /dev/null` once renamed a temporary file over the device.
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("f");
+        std::fs::write(&file, b"").unwrap();
+        assert!(is_special(Path::new("/dev/null")));
+        assert!(!is_special(&file));
+        assert!(!is_special(dir.path()));
+        assert!(!is_special(&dir.path().join("missing")));
     }
 
     #[test]
