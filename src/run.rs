@@ -4,9 +4,12 @@
 //!
 //! Documents are read in input order in batches of bounded size; each
 //! batch is decoded and cleaned in parallel and collected in order, then
-//! rendered in parallel, then written sequentially. Output order therefore
-//! never depends on the thread count, and memory is bounded by the batch
-//! size (plus the corpus profile, whose cap is a config value).
+//! rendered in parallel, then written sequentially. With two or more
+//! threads a reader thread stays a batch ahead and the pool works on up to
+//! two batches while the calling thread writes the one before.
+//! Output order therefore never depends on the thread count, and memory is
+//! bounded by a few batches (plus the corpus profile, whose cap is a
+//! config value).
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
