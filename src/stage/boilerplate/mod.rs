@@ -88,8 +88,9 @@ pub struct BoilerplateConfig {
 /// with a *match key* of the line: curly quotes folded to ASCII, "…" to "...",
 /// leading bullets and trailing punctuation (`.:…!?»›>|-–—*/`) and spaces removed.
 /// So `exact = ["Loading comments"]` matches "Loading comments…" and
-/// "LOADING COMMENTS...". Regexes see the line as it is (a regex may turn case
-/// sensitivity back on with `(?-i)`).
+/// "LOADING COMMENTS...". Regexes see the line as the stages before this one
+/// left it (in the default order, with quotes already normalised; a regex may
+/// turn case sensitivity back on with `(?-i)`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RuleGroup {
