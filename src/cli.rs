@@ -352,8 +352,6 @@ fn clean(args: CleanArgs) -> Result<ExitCode> {
     if args.unit == Unit::Sentence && !config.has_sentences() {
         anyhow::bail!("--unit sentence needs a sentences stage in the config");
     }
-    // Built up front so config errors stop before any work; the corpus
-    // profile is swapped in after pass 1.
     let opts = RunOptions {
         threads: args.threads,
         progress: !args.quiet,
@@ -361,7 +359,6 @@ fn clean(args: CleanArgs) -> Result<ExitCode> {
         input: args.fields.options(),
         ..RunOptions::default()
     };
-    let pipeline = run::build_pipeline(&config, &opts)?;
     let (inputs, _spooled) = parse_inputs(&args.inputs, &config)?;
     let output = OutputSpec {
         // clap requires -o unless --run, which returned above.
@@ -369,10 +366,11 @@ fn clean(args: CleanArgs) -> Result<ExitCode> {
         format: args.format,
         unit: args.unit,
     };
+    // The pipeline compiles inside `run::clean`, alongside pass 1 when
+    // there is one; a config error stops the run before any output.
     let outcome = run::clean(
         &inputs,
         &config,
-        pipeline,
         Some(&output),
         args.removed_log.as_ref(),
         &opts,
@@ -461,15 +459,11 @@ fn bench(args: BenchArgs) -> Result<ExitCode> {
     for _ in 0..args.repeat.max(1) {
         // A run compiles its pipeline, as `clean` does: the wall time
         // includes it.
-        let started = std::time::Instant::now();
-        let pipeline = run::build_pipeline(&config, &opts)?;
-        let build = started.elapsed();
-        let outcome = run::clean(&inputs, &config, pipeline, output.as_ref(), None, &opts)?;
-        let report = crate::stats::Report::new(outcome.report.stats, started.elapsed());
+        let outcome = run::clean(&inputs, &config, output.as_ref(), None, &opts)?;
         runs.push(crate::bench::Run {
-            report,
+            report: outcome.report,
             profile: outcome.profile_time,
-            build,
+            build: outcome.build_time,
         });
     }
     let report = crate::bench::BenchReport::new(&runs, threads);

@@ -89,6 +89,9 @@ pub struct Outcome {
     /// Wall time of pass 1, the corpus profile (zero when no stage needs
     /// it). Reading, decoding and per-stage times are in the report's stats.
     pub profile_time: Duration,
+    /// Wall time of compiling the pipeline; it overlaps pass 1 when there
+    /// is one.
+    pub build_time: Duration,
 }
 
 /// Threads to use when none are given: Slurm's allocation first
@@ -99,15 +102,6 @@ pub fn default_threads() -> usize {
         .find_map(|v| std::env::var(v).ok()?.trim().parse::<usize>().ok())
         .filter(|&n| n > 0)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-}
-
-/// Compiles `config` for a run with `opts`, on a pool of the run's size:
-/// the rule regexes compile in parallel with two or more threads.
-///
-/// # Errors
-/// The config does not build or the pool cannot start.
-pub fn build_pipeline(config: &PipelineConfig, opts: &RunOptions) -> Result<Pipeline, RunError> {
-    Ok(pool(opts)?.install(|| config.build(&CorpusProfile::empty()))?)
 }
 
 /// Maps `f` over `items` in order, in parallel on the current rayon pool
@@ -258,14 +252,17 @@ pub(crate) fn profile_part(
     config: &PipelineConfig,
     opts: &RunOptions,
 ) -> Result<CorpusProfile, RunError> {
-    profile_with(records, config, opts, &pool(opts)?)
+    profile_with(records, config, opts, &pool(opts)?, &mut || Ok(()))
 }
 
+/// Pass 1 on `pool`. `check` runs after each batch is handed out, and its
+/// error stops the pass (the pipeline compiling alongside failed).
 fn profile_with(
     reader: impl Iterator<Item = Result<Raw, InputError>> + Send,
     config: &PipelineConfig,
     opts: &RunOptions,
     pool: &rayon::ThreadPool,
+    check: &mut dyn FnMut() -> Result<(), RunError>,
 ) -> Result<CorpusProfile, RunError> {
     let prefix = config.build_profile_prefix()?;
     let cap = config.corpus.max_fingerprints.get();
@@ -281,7 +278,7 @@ fn profile_with(
     // their parts as they come. Parts merge in any order: the profile
     // does not depend on it (see `corpus`).
     with_batches(reader, opts, pool, |batches| {
-        pool.in_place_scope(|scope| {
+        pool.in_place_scope(|scope| -> Result<(), RunError> {
             let (tx, rx) = std::sync::mpsc::channel::<CorpusProfile>();
             let mut outstanding = 0;
             for (batch, _) in batches {
@@ -316,14 +313,58 @@ fn profile_with(
                     }
                     outstanding -= 1;
                 }
+                check()?;
             }
             drop(tx);
             for part in rx {
                 profile.merge(part);
             }
-        });
-    });
+            Ok(())
+        })
+    })?;
     Ok(profile)
+}
+
+/// The pipeline compiling as a job on the run's pool while pass 1 reads,
+/// so that with two or more threads the compile (tens of milliseconds of
+/// regexes and automata) does not hold back the start of the run.
+struct PendingBuild {
+    rx: std::sync::mpsc::Receiver<(Result<Pipeline, ConfigError>, Duration)>,
+    done: Option<(Result<Pipeline, ConfigError>, Duration)>,
+}
+
+impl PendingBuild {
+    /// The compile's error as soon as it has failed, so that a bad config
+    /// stops pass 1 after a batch instead of after the whole corpus.
+    fn check(&mut self) -> Result<(), RunError> {
+        if self.done.is_none() {
+            self.done = self.rx.try_recv().ok();
+        }
+        match self.done.take() {
+            Some((Err(e), _)) => Err(e.into()),
+            other => {
+                self.done = other;
+                Ok(())
+            }
+        }
+    }
+
+    fn wait(self) -> Result<(Pipeline, Duration), RunError> {
+        let (built, time) = match self.done {
+            Some(done) => done,
+            None => match self.rx.recv() {
+                Ok(done) => done,
+                // The job sends before it ends, so it panicked, and the
+                // scope it ran in re-raises the panic: this error is
+                // never seen.
+                Err(_) => (
+                    Err(ConfigError::invalid("pipeline", "", "did not compile")),
+                    Duration::ZERO,
+                ),
+            },
+        };
+        Ok((built?, time))
+    }
 }
 
 /// A document's output bytes (or why it cannot be written) and its
@@ -346,21 +387,37 @@ struct Cleaned {
 pub fn clean(
     inputs: &[InputSpec],
     config: &PipelineConfig,
-    mut pipeline: Pipeline,
     output: Option<&OutputSpec>,
     removed_log: Option<&PathBuf>,
     opts: &RunOptions,
 ) -> Result<Outcome, RunError> {
     let started = Instant::now();
     let pool = pool(opts)?;
-    let profile_time = if config.needs_corpus_profile() {
+    let build = || {
         let t = Instant::now();
-        let reader = Reader::new(inputs.to_vec(), opts.input.clone());
-        let profile = profile_with(reader, config, opts, &pool)?;
+        (config.build(&CorpusProfile::empty()), t.elapsed())
+    };
+    let (pipeline, build_time, profile_time) = if config.needs_corpus_profile() {
+        let t = Instant::now();
+        let (mut pipeline, build_time, profile) =
+            pool.in_place_scope(|scope| -> Result<_, RunError> {
+                let (tx, rx) = std::sync::mpsc::channel();
+                // Queued before pass 1's batches, so with one thread it
+                // runs first and a bad config stops the run at once.
+                scope.spawn(move |_| {
+                    let _ = tx.send(build());
+                });
+                let mut pending = PendingBuild { rx, done: None };
+                let reader = Reader::new(inputs.to_vec(), opts.input.clone());
+                let profile = profile_with(reader, config, opts, &pool, &mut || pending.check())?;
+                let (pipeline, build_time) = pending.wait()?;
+                Ok((pipeline, build_time, profile))
+            })?;
         pipeline.set_profile(&std::sync::Arc::new(profile));
-        t.elapsed()
+        (pipeline, build_time, t.elapsed())
     } else {
-        Duration::ZERO
+        let (pipeline, build_time) = pool.install(build);
+        (pipeline?, build_time, Duration::ZERO)
     };
     let reader = Reader::new(inputs.to_vec(), opts.input.clone());
     let bar = progress_bar(inputs, opts.progress);
@@ -380,6 +437,7 @@ pub fn clean(
     Ok(Outcome {
         report: Report::new(stats, started.elapsed()),
         profile_time,
+        build_time,
     })
 }
 

@@ -231,6 +231,26 @@ fn config_typo_is_rejected_naming_file_stage_and_key() {
     let res = run(cmd, b"");
     let err = String::from_utf8_lossy(&res.stderr);
     assert!(err.contains("stages[0].groups[0].regex[0]"), "{err}");
+
+    // `clean` compiles the rules alongside pass 1 (this stage reads the
+    // corpus profile): the error still stops the run before any output.
+    let mut cmd = bin();
+    cmd.args(["clean", "-o"])
+        .arg(&out)
+        .arg("--config")
+        .arg(&cfg)
+        .arg(root().join("raw"));
+    let res = run(cmd, b"");
+    let err = String::from_utf8_lossy(&res.stderr);
+    assert_eq!(res.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("my.toml") && err.contains("stages[0].groups[0].regex[0]"),
+        "{err}"
+    );
+    assert!(
+        !out.exists(),
+        "no output from a config that does not compile"
+    );
 }
 
 #[test]
