@@ -143,6 +143,9 @@ fn next_batch(
     batch
 }
 
+/// Input bytes of the first batch of a pass (see [`with_batches`]).
+const FIRST_BATCH_BYTES: usize = 256 << 10;
+
 /// A batch and the wall time it took to read.
 type Batch = (Vec<Result<Raw, InputError>>, Duration);
 
@@ -157,10 +160,14 @@ fn with_batches<T>(
     pool: &rayon::ThreadPool,
     body: impl FnOnce(&mut dyn Iterator<Item = Batch>) -> T,
 ) -> T {
-    let bytes = opts.batch_bytes;
-    let timed = |reader: &mut dyn Iterator<Item = Result<Raw, InputError>>| {
+    // The first batches are small and each doubles up to the batch size:
+    // while the first batch is read every worker waits, and a small one
+    // shortens that wait at the start of each pass.
+    let mut bytes = opts.batch_bytes.min(FIRST_BATCH_BYTES);
+    let mut timed = move |reader: &mut dyn Iterator<Item = Result<Raw, InputError>>| {
         let t = Instant::now();
         let batch = next_batch(reader, bytes);
+        bytes = (bytes * 2).min(opts.batch_bytes);
         (!batch.is_empty()).then(|| (batch, t.elapsed()))
     };
     if pool.current_num_threads() < 2 {
