@@ -121,6 +121,33 @@ pub fn source_seed(source: Option<&str>) -> u64 {
     }
 }
 
+/// What the profile counts of one document: where it is in the input and
+/// its distinct non-empty line fingerprints.
+#[derive(Debug, Clone)]
+pub struct DocLines {
+    position: u64,
+    fingerprints: Vec<u64>,
+}
+
+impl DocLines {
+    /// The fingerprints of `doc`'s lines as they are now.
+    pub fn of(doc: &Document) -> DocLines {
+        let seed = source_seed(doc.source.as_deref());
+        let mut fingerprints: Vec<u64> = doc
+            .lines()
+            .iter()
+            .filter(|l| !l.text.is_empty())
+            .map(|l| fingerprint(&l.text, seed))
+            .collect();
+        fingerprints.sort_unstable();
+        fingerprints.dedup();
+        DocLines {
+            position: doc.position,
+            fingerprints,
+        }
+    }
+}
+
 impl CorpusProfile {
     /// A profile that knows nothing (what stages see when pass 1 was skipped).
     pub fn empty() -> CorpusProfile {
@@ -143,18 +170,16 @@ impl CorpusProfile {
 
     /// Counts one document's non-empty lines (each distinct line once).
     pub fn observe(&mut self, doc: &Document) {
-        let seed = source_seed(doc.source.as_deref());
-        let mut fps: Vec<u64> = doc
-            .lines()
-            .iter()
-            .filter(|l| !l.text.is_empty())
-            .map(|l| fingerprint(&l.text, seed))
-            .collect();
-        fps.sort_unstable();
-        fps.dedup();
+        self.observe_lines(&DocLines::of(doc));
+    }
+
+    /// Counts one document's line fingerprints, computed apart (pass 1
+    /// computes them on the workers and counts them on one thread, in any
+    /// order: the profile does not depend on it).
+    pub fn observe_lines(&mut self, doc: &DocLines) {
         self.docs += 1;
         let threshold = self.threshold();
-        for fp in fps {
+        for &fp in &doc.fingerprints {
             if fp >= threshold {
                 continue;
             }

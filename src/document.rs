@@ -109,6 +109,14 @@ impl Document {
     /// CRLF counts as one break; a final line break does not start an
     /// extra empty line.
     pub fn new(id: impl Into<String>, text: &str) -> Document {
+        Document::new_keeping(id, text, usize::MAX)
+    }
+
+    /// Like [`Document::new`], but lines longer than `max_line` bytes are
+    /// never copied out of `text`. Only for pass 1, whose documents are
+    /// observed and thrown away (the corpus profile does not count long
+    /// lines): such a document does not account for the lines it skipped.
+    pub(crate) fn new_keeping(id: impl Into<String>, text: &str, max_line: usize) -> Document {
         let mut lines = Vec::new();
         let mut rest = text;
         let mut origin = 0u32;
@@ -127,10 +135,12 @@ impl Document {
             };
             match at {
                 Some(i) => {
-                    lines.push(Line {
-                        text: rest[..i].to_string(),
-                        origin,
-                    });
+                    if i <= max_line {
+                        lines.push(Line {
+                            text: rest[..i].to_string(),
+                            origin,
+                        });
+                    }
                     let brk = if rest[i..].starts_with("\r\n") {
                         2
                     } else {
@@ -139,10 +149,12 @@ impl Document {
                     rest = &rest[i + brk..];
                 }
                 None => {
-                    lines.push(Line {
-                        text: rest.to_string(),
-                        origin,
-                    });
+                    if rest.len() <= max_line {
+                        lines.push(Line {
+                            text: rest.to_string(),
+                            origin,
+                        });
+                    }
                     rest = "";
                 }
             }
@@ -220,13 +232,6 @@ impl Document {
         removed
     }
 
-    /// Drops lines longer than `max_bytes` without recording them. Only
-    /// for pass 1, whose documents are observed and thrown away: the
-    /// corpus profile does not count long lines.
-    pub fn drop_long_lines_for_profile(&mut self, max_bytes: usize) {
-        self.lines.retain(|l| l.text.len() <= max_bytes);
-    }
-
     /// Rewrites lines in place. `f` gets a line and a cleared scratch
     /// buffer; when it returns `true` the buffer becomes the line's new
     /// text. Returns how many lines changed.
@@ -284,6 +289,17 @@ mod tests {
 
     fn texts(doc: &Document) -> Vec<&str> {
         doc.lines().iter().map(|l| l.text.as_str()).collect()
+    }
+
+    #[test]
+    fn pass_one_documents_leave_long_lines_out_and_keep_line_numbers() {
+        let text = "Menu\nA paragraph far longer than the limit.\r\nShare\nlast line, long too";
+        let doc = Document::new_keeping("d", text, 5);
+        assert_eq!(texts(&doc), ["Menu", "Share"]);
+        let origins: Vec<u32> = doc.lines().iter().map(|l| l.origin).collect();
+        assert_eq!(origins, [1, 3]);
+        let all = Document::new_keeping("d", text, usize::MAX);
+        assert_eq!(texts(&all), texts(&Document::new("d", text)));
     }
 
     #[test]

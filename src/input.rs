@@ -248,6 +248,20 @@ impl Raw {
     /// # Errors
     /// Invalid UTF-8, broken JSON, a record without the text field.
     pub fn decode(self, opts: &InputOptions) -> Result<Document, InputError> {
+        self.decode_keeping(opts, usize::MAX)
+    }
+
+    /// Decodes for pass 1: lines longer than `max_line` bytes are left
+    /// out (see [`Document::new_keeping`]).
+    pub(crate) fn decode_for_profile(
+        self,
+        opts: &InputOptions,
+        max_line: usize,
+    ) -> Result<Document, InputError> {
+        self.decode_keeping(opts, max_line)
+    }
+
+    fn decode_keeping(self, opts: &InputOptions, max_line: usize) -> Result<Document, InputError> {
         let position = self.position;
         let mut doc = match self.kind {
             RawKind::Text {
@@ -261,7 +275,7 @@ impl Raw {
                     let line = 1 + memchr::memchr_iter(b'\n', &e.as_bytes()[..at]).count() as u64;
                     InputError::new(&path, Some(line), format!("invalid UTF-8 at byte {at}"))
                 })?;
-                Document::new(id, &text).with_source(source)
+                Document::new_keeping(id, &text, max_line).with_source(source)
             }
             RawKind::Json { path, line, bytes } => {
                 let err = |m: String| InputError::new(&path, Some(line), m);
@@ -290,7 +304,7 @@ impl Raw {
                 }
                 let text = text.ok_or_else(|| err(format!("no `{}` field", opts.text_field)))?;
                 let id = id.unwrap_or_else(|| format!("{path}:{line}"));
-                let mut doc = Document::new(id, &text).with_source(source);
+                let mut doc = Document::new_keeping(id, &text, max_line).with_source(source);
                 doc.fields = fields;
                 doc
             }
@@ -303,7 +317,7 @@ impl Raw {
                 fields,
             } => {
                 let id = id.unwrap_or_else(|| format!("{path}:{line}"));
-                let mut doc = Document::new(id, &text).with_source(source);
+                let mut doc = Document::new_keeping(id, &text, max_line).with_source(source);
                 doc.fields = fields;
                 doc
             }

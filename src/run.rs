@@ -19,7 +19,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
 use crate::config::{ConfigError, PipelineConfig};
-use crate::corpus::CorpusProfile;
+use crate::corpus::{CorpusProfile, DocLines};
 use crate::document::Document;
 use crate::input::{InputError, InputOptions, InputSpec, Raw, Reader};
 use crate::output::{render_removals, AtomicFile, Format, OutputError, Renderer, Sink, Unit};
@@ -283,42 +283,38 @@ fn profile_with(
         IN_FLIGHT
     };
     let prefix = &prefix;
-    // As in pass 2, batches are jobs on the pool and this thread merges
-    // their parts as they come. Parts merge in any order: the profile
-    // does not depend on it (see `corpus`).
+    // As in pass 2, batches are jobs on the pool. The workers decode, run
+    // the prefix stages and fingerprint the lines; this thread counts the
+    // fingerprints as batches finish, in any order: the profile does not
+    // depend on it (see `corpus`). Counting into one map here costs less
+    // than a map per batch merged later.
     with_batches(reader, opts, pool, |batches| {
         pool.in_place_scope(|scope| -> Result<(), RunError> {
-            let (tx, rx) = std::sync::mpsc::channel::<CorpusProfile>();
+            let (tx, rx) = std::sync::mpsc::channel::<Vec<DocLines>>();
             let mut outstanding = 0;
+            let mut count = |part: Vec<DocLines>| {
+                for doc in &part {
+                    profile.observe_lines(doc);
+                }
+            };
             for (batch, _) in batches {
                 let tx = tx.clone();
                 scope.spawn(move |_| {
                     let part = batch
                         .into_par_iter()
-                        .filter_map(|r| r.ok()?.decode(&opts.input).ok())
-                        .fold(
-                            || CorpusProfile::new(cap),
-                            |mut p, mut doc| {
-                                doc.drop_long_lines_for_profile(max_line);
-                                prefix.apply_uncounted(&mut doc);
-                                p.observe(&doc);
-                                p
-                            },
-                        )
-                        .reduce(
-                            || CorpusProfile::new(cap),
-                            |mut a, b| {
-                                a.merge(b);
-                                a
-                            },
-                        );
+                        .filter_map(|r| r.ok()?.decode_for_profile(&opts.input, max_line).ok())
+                        .map(|mut doc| {
+                            prefix.apply_uncounted(&mut doc);
+                            DocLines::of(&doc)
+                        })
+                        .collect();
                     // The receiver lives until every job has sent.
                     let _ = tx.send(part);
                 });
                 outstanding += 1;
                 while outstanding > in_flight {
                     if let Ok(part) = rx.recv() {
-                        profile.merge(part);
+                        count(part);
                     }
                     outstanding -= 1;
                 }
@@ -326,7 +322,7 @@ fn profile_with(
             }
             drop(tx);
             for part in rx {
-                profile.merge(part);
+                count(part);
             }
             Ok(())
         })
