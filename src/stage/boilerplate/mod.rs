@@ -1540,6 +1540,69 @@ mod tests {
         check::<Boilerplate>();
     }
 
+    /// The literal prefilter may only skip a rule regex that cannot match:
+    /// every line of raw/, and variants of each (upper case, a `>`, an
+    /// `@`, a KELVIN SIGN or LONG S that `(?i)` folds to `k` or `s`,
+    /// glued to words or on their own), is run through every regex its
+    /// length allows and checked against the scan.
+    #[test]
+    fn prefilter_never_hides_a_regex_match() {
+        let bp = default_bp();
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/raw");
+        let mut lines: Vec<String> = Vec::new();
+        for entry in std::fs::read_dir(dir).expect("raw/ is in the repository") {
+            let text = std::fs::read_to_string(entry.expect("entry").path()).unwrap_or_default();
+            lines.extend(text.lines().map(|l| l.trim().to_string()));
+        }
+        let base = lines.clone();
+        for l in &base {
+            lines.push(l.to_uppercase());
+            lines.push(format!("Home > {l}"));
+            lines.push(format!("@{}", l.replace(' ', "")));
+            lines.push(l.replace('k', "\u{212A}").replace('s', "\u{17F}"));
+            lines.push(l.replace("ook", "OO\u{212A}"));
+        }
+        lines.extend(
+            [
+                "@BBCNews",
+                "@ab",
+                "Home > News > Local",
+                "Home › News › Local",
+                "This site uses coo\u{212A}ies",
+                "We use cookie\u{17F} to improve your experience",
+                "Privacy | Terms | Contact",
+                "Tag us @hull_live on Instagram",
+            ]
+            .map(String::from),
+        );
+        let mut scratch = rules::Scratch::default();
+        let mut checked = 0;
+        for line in lines.iter().filter(|l| !l.is_empty()) {
+            let words = shape(line).words;
+            let hits = bp.prefilter.scan(line, words, &mut scratch);
+            for rule in bp.regexes.iter().filter(|r| words <= r.max_words) {
+                if !rule.regex.is_match(line) {
+                    continue;
+                }
+                checked += 1;
+                let possible = match hits {
+                    rules::Hits::All => true,
+                    rules::Hits::None => rule.clauses.is_empty(),
+                    rules::Hits::Some => rule.clauses.clone().all(|c| scratch.hits[c]),
+                };
+                assert!(
+                    possible,
+                    "{line:?} matches {} but the prefilter skips it",
+                    rule.regex
+                );
+            }
+        }
+        assert!(
+            checked > 50,
+            "only {checked} regex matches: the test lost its lines"
+        );
+    }
+
     /// Linear time: a 100k-line page (menus, paragraphs, lists) classifies quickly.
     #[test]
     fn large_document_is_linear() {

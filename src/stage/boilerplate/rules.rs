@@ -57,13 +57,25 @@ pub(super) struct RegexPrefilter {
 #[derive(Debug)]
 struct PrefilterTier {
     max_words: usize,
-    /// The literals (lower case), then the fold hazards; leftmost-longest.
-    ac: AhoCorasick,
+    /// The literals (lower case) of [`LONG_LITERAL`] bytes or more;
+    /// leftmost-longest. `None` when there are none.
+    ac: Option<AhoCorasick>,
     /// By pattern index, the clauses a literal of `ac` satisfies: its own
-    /// and those of the literals that are prefixes of it. The fold
-    /// hazards, after the literals, have no entry.
+    /// and those of the literals that are prefixes of it.
     clauses_of: Vec<Vec<usize>>,
+    /// The shorter literals and their clauses, each found by a byte search.
+    short: Vec<(memchr::memmem::Finder<'static>, Vec<usize>)>,
+    /// Whether a short literal has a letter, so is looked for in the
+    /// lowered line.
+    short_needs_lower: bool,
 }
+
+/// Literals shorter than this are kept out of the automaton. Its SIMD
+/// prefilter fingerprints every literal by as many leading bytes as the
+/// shortest one has: one `>` or `@` among the literals made every `a`,
+/// `c`, `s`, … of a paragraph a candidate to verify, most of the stage's
+/// time on prose. A short literal is searched for on its own instead.
+const LONG_LITERAL: usize = 3;
 
 /// What a prefilter scan found.
 #[derive(Debug, Clone, Copy)]
@@ -123,20 +135,39 @@ impl RegexPrefilter {
                     cs
                 })
                 .collect();
-            literals.extend(required::FOLD_HAZARDS);
+            let (long, short): (Vec<usize>, Vec<usize>) =
+                (0..literals.len()).partition(|&i| literals[i].len() >= LONG_LITERAL);
             // Literals are lower case and lines are lowered before the
             // scan. With case-sensitive patterns and a non-overlapping
             // search the automaton runs its SIMD prefilter; the
             // case-insensitive overlapping scan ran at a seventh of the
             // speed on prose (measured).
-            let ac = AhoCorasickBuilder::new()
-                .match_kind(MatchKind::LeftmostLongest)
-                .kind(Some(AhoCorasickKind::DFA))
-                .build(&literals)?;
+            let ac = if long.is_empty() {
+                None
+            } else {
+                Some(
+                    AhoCorasickBuilder::new()
+                        .match_kind(MatchKind::LeftmostLongest)
+                        .kind(Some(AhoCorasickKind::DFA))
+                        .build(long.iter().map(|&i| literals[i]))?,
+                )
+            };
             Ok::<_, BoilerplateError>(PrefilterTier {
                 max_words,
                 ac,
-                clauses_of: implied,
+                clauses_of: long.iter().map(|&i| implied[i].clone()).collect(),
+                short_needs_lower: short
+                    .iter()
+                    .any(|&i| literals[i].bytes().any(|b| b.is_ascii_alphabetic())),
+                // Every occurrence of a short literal is found, so it needs
+                // only its own clauses.
+                short: short
+                    .iter()
+                    .map(|&i| {
+                        let finder = memchr::memmem::Finder::new(literals[i]).into_owned();
+                        (finder, clauses_of[i].clone())
+                    })
+                    .collect(),
             })
         });
         Ok(RegexPrefilter {
@@ -154,23 +185,27 @@ impl RegexPrefilter {
         let Some(tier) = self.tiers.get(first) else {
             return Hits::None;
         };
-        // ASCII lower case, as the rules' `(?i)` sees it; the non-ASCII
-        // characters that fold to ASCII letters are the fold hazards.
+        // The non-ASCII characters that `(?i)` folds to ASCII letters
+        // would be missed in the ASCII-lowered line.
+        if !line.is_ascii()
+            && required::FOLD_HAZARDS
+                .iter()
+                .any(|h| memchr::memmem::find(line.as_bytes(), h.as_bytes()).is_some())
+        {
+            return Hits::All;
+        }
+        // ASCII lower case, as the rules' `(?i)` sees it.
         let lower = &mut scratch.lower;
-        lower.clear();
-        lower.extend(line.bytes().map(|b| b.to_ascii_lowercase()));
+        let text: &[u8] = if tier.ac.is_some() || tier.short_needs_lower {
+            lower.clear();
+            lower.extend(line.bytes().map(|b| b.to_ascii_lowercase()));
+            lower
+        } else {
+            line.as_bytes()
+        };
         let hits = &mut scratch.hits;
         let mut found = Hits::None;
-        // Every start position of a literal, longest literal first:
-        // together with the implied prefixes, that is every occurrence.
-        let mut at = 0;
-        while let Some(m) = tier
-            .ac
-            .find(Input::new(lower.as_slice()).span(at..lower.len()))
-        {
-            let Some(clauses) = tier.clauses_of.get(m.pattern().as_usize()) else {
-                return Hits::All;
-            };
+        let mut mark = |clauses: &[usize]| {
             if matches!(found, Hits::None) {
                 hits.clear();
                 hits.resize(self.clause_count, false);
@@ -179,7 +214,22 @@ impl RegexPrefilter {
             for &c in clauses {
                 hits[c] = true;
             }
-            at = m.start() + 1;
+        };
+        for (finder, clauses) in &tier.short {
+            if finder.find(text).is_some() {
+                mark(clauses);
+            }
+        }
+        if let Some(ac) = &tier.ac {
+            // Every start position of a literal, longest literal first:
+            // together with the implied prefixes, that is every occurrence.
+            let mut at = 0;
+            while let Some(m) = ac.find(Input::new(text).span(at..text.len())) {
+                if let Some(clauses) = tier.clauses_of.get(m.pattern().as_usize()) {
+                    mark(clauses);
+                }
+                at = m.start() + 1;
+            }
         }
         found
     }
