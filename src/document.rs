@@ -123,9 +123,13 @@ impl Document {
         // NEL, LS and PS are rare; without them a byte search for CR and
         // LF finds every break (the per-character search was most of the
         // cost of reading a document).
-        let unicode_breaks = ["\u{85}", "\u{2028}", "\u{2029}"]
+        static UNICODE_BREAKS: std::sync::LazyLock<[memchr::memmem::Finder<'static>; 3]> =
+            std::sync::LazyLock::new(|| {
+                ["\u{85}", "\u{2028}", "\u{2029}"].map(memchr::memmem::Finder::new)
+            });
+        let unicode_breaks = UNICODE_BREAKS
             .iter()
-            .any(|b| memchr::memmem::find(text.as_bytes(), b.as_bytes()).is_some());
+            .any(|f| f.find(text.as_bytes()).is_some());
         while !rest.is_empty() {
             origin = origin.saturating_add(1);
             let at = if unicode_breaks {

@@ -923,7 +923,7 @@ impl State<'_, '_> {
         let urlish = t
             .iter()
             .any(|&x| matches!(x, b'@' | b'/' | b'\\' | b'=' | b'#' | b'~' | b'_'))
-            || memchr::memmem::find(t, b"www.").is_some();
+            || t.windows(4).any(|w| w == b"www.");
         self.tok = (s, e, urlish);
         urlish
     }

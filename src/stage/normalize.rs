@@ -72,11 +72,12 @@ fn classify(c: char) -> Action {
 /// check starts at the first of them (an ASCII prefix is always NFC, and
 /// ASCII characters never combine with what follows).
 fn is_clean(line: &str) -> bool {
+    // Built once: `memmem::find` builds a searcher on every call, and
+    // this runs for every line.
+    static DOUBLE_SPACE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new("  "));
     let b = line.as_bytes();
-    if b.first() == Some(&b' ')
-        || b.last() == Some(&b' ')
-        || memchr::memmem::find(b, b"  ").is_some()
-    {
+    if b.first() == Some(&b' ') || b.last() == Some(&b' ') || DOUBLE_SPACE.find(b).is_some() {
         return false;
     }
     let mut first_non_ascii = None;

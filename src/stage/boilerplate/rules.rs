@@ -52,6 +52,9 @@ pub(super) struct RegexPrefilter {
     /// few rules allow them, so their automaton is small and fast.
     tiers: Vec<PrefilterTier>,
     clause_count: usize,
+    /// Searchers for [`required::FOLD_HAZARDS`], built once: a line with
+    /// any non-ASCII character is searched for each.
+    hazards: Vec<memchr::memmem::Finder<'static>>,
 }
 
 #[derive(Debug)]
@@ -175,6 +178,10 @@ impl RegexPrefilter {
                 .into_iter()
                 .collect::<Result<Vec<_>, BoilerplateError>>()?,
             clause_count: clauses.len(),
+            hazards: required::FOLD_HAZARDS
+                .iter()
+                .map(|h| memchr::memmem::Finder::new(h).into_owned())
+                .collect(),
         })
     }
 
@@ -188,9 +195,10 @@ impl RegexPrefilter {
         // The non-ASCII characters that `(?i)` folds to ASCII letters
         // would be missed in the ASCII-lowered line.
         if !line.is_ascii()
-            && required::FOLD_HAZARDS
+            && self
+                .hazards
                 .iter()
-                .any(|h| memchr::memmem::find(line.as_bytes(), h.as_bytes()).is_some())
+                .any(|h| h.find(line.as_bytes()).is_some())
         {
             return Hits::All;
         }

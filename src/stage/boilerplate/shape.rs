@@ -160,7 +160,10 @@ pub(super) fn is_item(line: &str) -> bool {
         .next()
         .is_some_and(|c| c.is_ascii_digit() || is_vulgar_fraction(c))
         && line.split_whitespace().count() >= 2;
-    let comma_clause = memchr::memmem::find(line.as_bytes(), b", ").is_some_and(|at| {
+    // Built once, as `memmem::find` would build it on every call.
+    static COMMA_SPACE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(", "));
+    let comma_clause = COMMA_SPACE.find(line.as_bytes()).is_some_and(|at| {
         line[at + 2..]
             .chars()
             .next()
