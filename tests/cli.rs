@@ -9,6 +9,16 @@ use std::path::Path;
 
 use common::{bin, files, root, run, run_ok, shared};
 
+/// `textclean clean --quiet --format txt -o OUT INPUT` with the default
+/// config, which must succeed.
+fn clean_txt(input: &Path, out: &Path) {
+    let mut cmd = bin();
+    cmd.args(["clean", "--quiet", "--format", "txt", "-o"])
+        .arg(out)
+        .arg(input);
+    run_ok(cmd);
+}
+
 fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
@@ -18,11 +28,7 @@ fn seeds_are_reproduced_byte_for_byte_as_txt() {
     let Some(shared) = shared() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
-    let mut cmd = bin();
-    cmd.args(["clean", "--quiet", "--format", "txt", "-o"])
-        .arg(&out)
-        .arg(shared.join("seeds/raw"));
-    run_ok(cmd);
+    clean_txt(&shared.join("seeds/raw"), &out);
     let expected = shared.join("seeds/expected");
     assert_eq!(files(&out), files(&expected));
     for name in files(&expected) {
@@ -391,11 +397,7 @@ fn split_sentences_plugs_into_other_tools() {
 fn cleaned_folder_is_what_the_quick_start_produces() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("cleaned");
-    let mut cmd = bin();
-    cmd.args(["clean", "--quiet", "--format", "txt", "-o"])
-        .arg(&out)
-        .arg(root().join("raw"));
-    run_ok(cmd);
+    clean_txt(&root().join("raw"), &out);
     let committed = root().join("cleaned");
     assert_eq!(
         files(&out),
@@ -450,11 +452,7 @@ fn webdev_pages_keep_content_and_drop_boilerplate() {
     let Some(shared) = shared() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("web");
-    let mut cmd = bin();
-    cmd.args(["clean", "--quiet", "--format", "txt", "-o"])
-        .arg(&out)
-        .arg(shared.join("webdev/pages"));
-    run_ok(cmd);
+    clean_txt(&shared.join("webdev/pages"), &out);
     let score = std::process::Command::new("python3")
         .arg(shared.join("webdev/score.py"))
         .arg(&out)
