@@ -3,11 +3,9 @@
 //! Boilerplate that a site repeats on every page is easiest to see across
 //! documents. Pass 1 counts, for each normalised line fingerprint, the
 //! number of distinct documents that contain it (per source, when the
-//! input names one) and the first document it appears in. Pass 2 reads the
-//! frozen profile.
+//! input names one). Pass 2 reads the frozen profile.
 //!
-//! Determinism: counts merge by addition and first positions by `min`, so
-//! the result does not depend on how documents were split among threads or
+//! Determinism: counts merge by addition, so the result does not depend on how documents were split among threads or
 //! shards. Fingerprints are 64-bit xxh3 with a fixed seed (never std's
 //! random state).
 //!
@@ -26,6 +24,10 @@ use std::io::{self, Read, Write};
 use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
 use crate::document::Document;
+
+/// The first bytes of a profile file. 02: entries hold only the document
+/// count (01 also held a first position, which nothing read).
+const MAGIC: &[u8; 8] = b"TCPROF02";
 
 /// Seed for line fingerprints. Changing it changes every saved profile.
 const FINGERPRINT_SEED: u64 = 0x7465_7874_636c_6561; // "textclea"
@@ -56,8 +58,6 @@ type FingerprintMap = HashMap<u64, Entry, BuildHasherDefault<IdentityHasher>>;
 pub struct Entry {
     /// Distinct documents containing the line.
     pub docs: u32,
-    /// Smallest global position of a document containing the line.
-    pub first: u64,
 }
 
 /// Line-fingerprint counts over a corpus (see the module docs).
@@ -121,11 +121,10 @@ pub fn source_seed(source: Option<&str>) -> u64 {
     }
 }
 
-/// What the profile counts of one document: where it is in the input and
-/// its distinct non-empty line fingerprints.
+/// What the profile counts of one document: its distinct non-empty line
+/// fingerprints.
 #[derive(Debug, Clone)]
 pub struct DocLines {
-    position: u64,
     fingerprints: Vec<u64>,
 }
 
@@ -141,10 +140,7 @@ impl DocLines {
             .collect();
         fingerprints.sort_unstable();
         fingerprints.dedup();
-        DocLines {
-            position: doc.position,
-            fingerprints,
-        }
+        DocLines { fingerprints }
     }
 }
 
@@ -183,12 +179,8 @@ impl CorpusProfile {
             if fp >= threshold {
                 continue;
             }
-            let e = self.entries.entry(fp).or_insert(Entry {
-                docs: 0,
-                first: doc.position,
-            });
+            let e = self.entries.entry(fp).or_insert(Entry { docs: 0 });
             e.docs = e.docs.saturating_add(1);
-            e.first = e.first.min(doc.position);
         }
         self.shrink_to_cap();
     }
@@ -204,12 +196,8 @@ impl CorpusProfile {
             if fp >= threshold {
                 continue;
             }
-            let mine = self.entries.entry(fp).or_insert(Entry {
-                docs: 0,
-                first: e.first,
-            });
+            let mine = self.entries.entry(fp).or_insert(Entry { docs: 0 });
             mine.docs = mine.docs.saturating_add(e.docs);
-            mine.first = mine.first.min(e.first);
         }
         self.shrink_to_cap();
     }
@@ -254,7 +242,7 @@ impl CorpusProfile {
     /// # Errors
     /// Any I/O error of `w`.
     pub fn write_to(&self, mut w: impl Write) -> io::Result<()> {
-        w.write_all(b"TCPROF01")?;
+        w.write_all(MAGIC)?;
         w.write_all(&(self.max_fingerprints as u64).to_le_bytes())?;
         w.write_all(&u64::from(self.level).to_le_bytes())?;
         w.write_all(&self.docs.to_le_bytes())?;
@@ -264,7 +252,6 @@ impl CorpusProfile {
         for (fp, e) in keys {
             w.write_all(&fp.to_le_bytes())?;
             w.write_all(&u64::from(e.docs).to_le_bytes())?;
-            w.write_all(&e.first.to_le_bytes())?;
         }
         Ok(())
     }
@@ -276,7 +263,7 @@ impl CorpusProfile {
     pub fn read_from(mut r: impl Read) -> io::Result<CorpusProfile> {
         let mut magic = [0u8; 8];
         r.read_exact(&mut magic)?;
-        if &magic != b"TCPROF01" {
+        if &magic != MAGIC {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 "not a textclean corpus profile",
@@ -295,8 +282,7 @@ impl CorpusProfile {
         for _ in 0..n {
             let fp = u()?;
             let d = u32::try_from(u()?).unwrap_or(u32::MAX);
-            let first = u()?;
-            entries.insert(fp, Entry { docs: d, first });
+            entries.insert(fp, Entry { docs: d });
         }
         Ok(CorpusProfile {
             entries,
@@ -312,18 +298,16 @@ mod tests {
     use super::*;
 
     fn doc(pos: u64, text: &str) -> Document {
-        let mut d = Document::new(format!("d{pos}"), text);
-        d.position = pos;
-        d
+        Document::new(format!("d{pos}"), text)
     }
 
     #[test]
-    fn counts_distinct_documents_and_first_position() {
+    fn counts_distinct_documents() {
         let mut p = CorpusProfile::new(1000);
         p.observe(&doc(3, "Hide Ad\nHide Ad\nStory one."));
         p.observe(&doc(1, "Hide Ad\nStory two."));
         let e = p.lookup("Hide Ad", source_seed(None)).unwrap();
-        assert_eq!((e.docs, e.first), (2, 1));
+        assert_eq!(e.docs, 2);
         assert_eq!(p.lookup("hide ad", source_seed(None)).unwrap().docs, 2);
         assert!(p.lookup("Hide Ad", source_seed(Some("site"))).is_none());
     }

@@ -86,9 +86,6 @@ pub struct Document {
     /// Where the document came from (a site, a sub-directory, a `source`
     /// field); corpus statistics are kept per source when there is one.
     pub source: Option<String>,
-    /// Global position of the document in the input (0-based, input order),
-    /// the same whatever the thread or shard count.
-    pub position: u64,
     /// Input fields carried through untouched.
     pub fields: Fields,
     lines: Vec<Line>,

@@ -262,8 +262,7 @@ impl Raw {
     }
 
     fn decode_keeping(self, opts: &InputOptions, max_line: usize) -> Result<Document, InputError> {
-        let position = self.position;
-        let mut doc = match self.kind {
+        let doc = match self.kind {
             RawKind::Text {
                 id,
                 source,
@@ -322,7 +321,6 @@ impl Raw {
                 doc
             }
         };
-        doc.position = position;
         Ok(doc)
     }
 }
@@ -642,7 +640,6 @@ mod tests {
         let b = got[2].as_ref().unwrap();
         assert!(b.id.ends_with("in.jsonl:4"));
         assert_eq!(b.fields["input_sentences"], 1);
-        assert_eq!(b.position, 2);
     }
 
     #[test]

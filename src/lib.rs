@@ -32,8 +32,9 @@
 //! - **Report** ([`stats::Report`]): the run's totals, printed to stderr
 //!   and written as JSON with `--stats`.
 //!
-//! Parallelism lives in [`run`] (and in compiling the boilerplate rules, on
-//! the run's pool); output order never depends on the thread count.
+//! Parallelism lives in [`run`] and [`par`] (compiling the boilerplate
+//! rules, on the run's pool; serially off any pool, so the global pool
+//! never starts); output order never depends on the thread count.
 
 #![deny(missing_docs)]
 
@@ -45,6 +46,7 @@ pub mod document;
 pub mod explain;
 pub mod input;
 pub mod output;
+pub mod par;
 pub mod run;
 pub mod sbd;
 pub mod shard;

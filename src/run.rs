@@ -1,6 +1,6 @@
-//! Running a pipeline over inputs: the only module with rayon and
-//! indicatif. Besides the document loop it lends `par_map` and `join`
-//! to code that runs on a run's pool, such as compiling the rules.
+//! Running a pipeline over inputs: with `par.rs` (the helpers that
+//! compiling the rules uses on a run's pool), the only module with rayon
+//! and indicatif.
 //!
 //! Documents are read in input order in batches of bounded size; each
 //! batch is decoded and cleaned in parallel and collected in order, then
@@ -104,22 +104,6 @@ pub fn default_threads() -> usize {
         .find_map(|v| std::env::var(v).ok()?.trim().parse::<usize>().ok())
         .filter(|&n| n > 0)
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
-}
-
-/// Maps `f` over `items` in order, in parallel on the current rayon pool
-/// (serially on a one-thread pool): for work outside the document loop
-/// that a run's pool should share, such as compiling the rules.
-pub(crate) fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {
-    items.par_iter().map(f).collect()
-}
-
-/// Runs `a` and `b`, in parallel when the current rayon pool has a thread
-/// to spare (see [`par_map`]).
-pub(crate) fn join<A: Send, B: Send>(
-    a: impl FnOnce() -> A + Send,
-    b: impl FnOnce() -> B + Send,
-) -> (A, B) {
-    rayon::join(a, b)
 }
 
 fn pool(opts: &RunOptions) -> Result<rayon::ThreadPool, RunError> {
@@ -436,7 +420,6 @@ pub fn clean(
         &pool,
         &bar,
         CsvColumns::FirstDocument,
-        |_| true,
     )?;
     bar.finish_and_clear();
     Ok(Outcome {
@@ -474,7 +457,6 @@ pub(crate) fn clean_part(
         &pool,
         &ProgressBar::hidden(),
         CsvColumns::Preset(csv_first),
-        |_| true,
     )
 }
 
@@ -496,19 +478,16 @@ struct Finished {
     read_time: Duration,
 }
 
-/// Decodes and cleans a batch in parallel, in input order; `None` for the
-/// records `keep` rejects.
+/// Decodes and cleans a batch in parallel, in input order.
 fn clean_batch(
     batch: Vec<Result<Raw, InputError>>,
     pipeline: &Pipeline,
     opts: &RunOptions,
-    keep: &(impl Fn(u64) -> bool + Sync),
 ) -> Vec<Option<Result<Cleaned, InputError>>> {
     batch
         .into_par_iter()
         .map(|item| {
             let raw = match item {
-                Ok(raw) if !keep(raw.position) => return None,
                 Ok(raw) => raw,
                 Err(e) => return Some(Err(e)),
             };
@@ -628,7 +607,7 @@ impl Writer<'_> {
 /// or more workers. Each one bounds memory by another batch.
 const IN_FLIGHT: usize = 2;
 
-/// Pass 2 over the records whose position `keep` accepts.
+/// Pass 2 over `reader`'s records.
 ///
 /// Batches are cleaned and rendered as jobs on the pool while this thread
 /// writes the batch before them in input order, so that the workers never
@@ -645,7 +624,6 @@ pub(crate) fn clean_records(
     pool: &rayon::ThreadPool,
     bar: &ProgressBar,
     csv_columns: CsvColumns<'_>,
-    keep: impl Fn(u64) -> bool + Sync,
 ) -> Result<Stats, RunError> {
     let sink = output
         .map(|o| Sink::create(&o.path, o.format))
@@ -685,7 +663,7 @@ pub(crate) fn clean_records(
                 return Ok(());
             };
             let bytes = size(&batch);
-            let cleaned = pool.install(|| clean_batch(batch, pipeline, opts, &keep));
+            let cleaned = pool.install(|| clean_batch(batch, pipeline, opts));
             if let Some(Some(Ok(first))) = cleaned.iter().find(|c| matches!(c, Some(Ok(_)))) {
                 if let Some(r) = renderer.as_mut() {
                     r.set_csv_fields(&first.doc);
@@ -704,14 +682,13 @@ pub(crate) fn clean_records(
             })?;
         }
         let renderer = renderer.as_ref();
-        let keep = &keep;
         pool.in_place_scope(|scope| -> Result<(), RunError> {
             let mut pending = std::collections::VecDeque::new();
             for (batch, read_time) in batches {
                 let (tx, rx) = std::sync::mpsc::sync_channel(1);
                 scope.spawn(move |_| {
                     let bytes = size(&batch);
-                    let cleaned = clean_batch(batch, pipeline, opts, keep);
+                    let cleaned = clean_batch(batch, pipeline, opts);
                     let rendered = render_batch(&cleaned, renderer, want_log);
                     // The writer is gone only when the run stopped early.
                     let _ = tx.send(Finished {

@@ -28,7 +28,7 @@ use std::collections::HashSet;
 use std::fmt;
 use std::num::{NonZeroU32, NonZeroUsize};
 
-use crate::run::{join, par_map};
+use crate::par::{join, par_map};
 use aho_corasick::dfa::DFA;
 use aho_corasick::{MatchKind, StartKind};
 use regex::RegexSet;

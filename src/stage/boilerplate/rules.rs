@@ -105,7 +105,7 @@ impl RegexPrefilter {
         bounds.sort_unstable();
         bounds.dedup();
         // One automaton per tier, built in parallel.
-        let tiers = crate::run::par_map(&bounds, |&max_words| {
+        let tiers = crate::par::par_map(&bounds, |&max_words| {
             let mut literals: Vec<&str> = Vec::new();
             let mut clauses_of: Vec<Vec<usize>> = Vec::new();
             let mut index = std::collections::HashMap::new();

@@ -1,0 +1,64 @@
+//! Parallel helpers for code outside the document loop (compiling the
+//! rules): a leaf module that stages may use without reaching `run.rs`.
+//!
+//! They run on the rayon pool they are called from, which is the run's
+//! pool sized by `--threads`. Called from any other thread (`check-config`,
+//! `explain`, opening a planned run, a unit test) they run serially: rayon
+//! would otherwise start its global pool with one thread per CPU, ignoring
+//! `--threads` and the CPUs a Slurm task was given.
+
+use rayon::prelude::*;
+
+/// True on a worker thread of some rayon pool.
+fn on_pool() -> bool {
+    rayon::current_thread_index().is_some()
+}
+
+/// Maps `f` over `items` in order: in parallel on the current pool,
+/// serially when there is none.
+pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync + Send) -> Vec<R> {
+    if on_pool() {
+        items.par_iter().map(f).collect()
+    } else {
+        items.iter().map(f).collect()
+    }
+}
+
+/// Runs `a` and `b`: in parallel when the current pool has a thread to
+/// spare, one after the other when there is no pool.
+pub fn join<A: Send, B: Send>(
+    a: impl FnOnce() -> A + Send,
+    b: impl FnOnce() -> B + Send,
+) -> (A, B) {
+    if on_pool() {
+        rayon::join(a, b)
+    } else {
+        (a(), b())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_pool_means_serial_and_a_pool_is_used_when_there_is_one() {
+        // Off any pool: everything runs on the calling thread, so rayon's
+        // global pool is never started.
+        let here = std::thread::current().id();
+        let ids = par_map(&[1, 2, 3], |_| std::thread::current().id());
+        assert!(ids.iter().all(|&id| id == here));
+        let (a, b) = join(
+            || std::thread::current().id(),
+            || std::thread::current().id(),
+        );
+        assert_eq!((a, b), (here, here));
+        // On a pool: the work runs on its workers, in order.
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let out = pool.install(|| par_map(&[1, 2, 3], |&x| (x * 2, on_pool())));
+        assert_eq!(out, [(2, true), (4, true), (6, true)]);
+    }
+}
