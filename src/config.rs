@@ -156,6 +156,8 @@ struct RawConfig {
     stages: Vec<toml::Value>,
 }
 
+/// Converts `value` with the path of the failing key below `prefix` in
+/// the error (`stages[1].window`); an empty `prefix` is the top level.
 fn convert<T: serde::de::DeserializeOwned>(
     origin: &str,
     prefix: &str,
@@ -163,13 +165,77 @@ fn convert<T: serde::de::DeserializeOwned>(
 ) -> Result<T, ConfigError> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let inner = e.path().to_string();
-        let key = if inner == "." || inner.is_empty() {
-            prefix.to_string()
-        } else {
-            format!("{prefix}.{inner}")
+        let key = match (prefix, inner.as_str()) {
+            ("", "." | "") => "top level".to_string(),
+            ("", inner) => inner.to_string(),
+            (prefix, "." | "") => prefix.to_string(),
+            (prefix, inner) => format!("{prefix}.{inner}"),
         };
         ConfigError::invalid(origin, key, e.into_inner().message())
     })
+}
+
+impl StageConfig {
+    /// The `type` names, in the order the error for an unknown one lists them.
+    const TYPES: [&'static str; 5] = [
+        "normalize",
+        "boilerplate",
+        "quotes",
+        "captions",
+        "sentences",
+    ];
+
+    /// Converts the table `stages[i]`. The `type` key is read first and the
+    /// rest goes to that stage's struct on its own: through serde's
+    /// internally tagged enum, a wrong-type value lost its key (the enum
+    /// buffers the table, and the path of the error inside it is gone).
+    fn from_value(origin: &str, i: usize, value: toml::Value) -> Result<StageConfig, ConfigError> {
+        let at = format!("stages[{i}]");
+        let toml::Value::Table(mut table) = value else {
+            return Err(ConfigError::invalid(
+                origin,
+                at,
+                format!("expected a table, found {}", value.type_str()),
+            ));
+        };
+        let expected = Self::TYPES.map(|t| format!("`{t}`")).join(", ");
+        let kind = match table.remove("type") {
+            None => {
+                return Err(ConfigError::invalid(
+                    origin,
+                    at,
+                    format!("missing field `type`, expected one of {expected}"),
+                ))
+            }
+            Some(toml::Value::String(t)) => t,
+            Some(other) => {
+                return Err(ConfigError::invalid(
+                    origin,
+                    format!("{at}.type"),
+                    format!(
+                        "invalid type: {}, expected a string, one of {expected}",
+                        other.type_str()
+                    ),
+                ))
+            }
+        };
+        let rest = toml::Value::Table(table);
+        let prefix = at.as_str();
+        Ok(match kind.as_str() {
+            "normalize" => StageConfig::Normalize(convert(origin, prefix, rest)?),
+            "boilerplate" => StageConfig::Boilerplate(convert(origin, prefix, rest)?),
+            "quotes" => StageConfig::Quotes(convert(origin, prefix, rest)?),
+            "captions" => StageConfig::Captions(convert(origin, prefix, rest)?),
+            "sentences" => StageConfig::Sentences(convert(origin, prefix, rest)?),
+            other => {
+                return Err(ConfigError::invalid(
+                    origin,
+                    format!("{at}.type"),
+                    format!("unknown variant `{other}`, expected one of {expected}"),
+                ))
+            }
+        })
+    }
 }
 
 impl PipelineConfig {
@@ -204,24 +270,23 @@ impl PipelineConfig {
         origin: &str,
         base_dir: &Path,
     ) -> Result<PipelineConfig, ConfigError> {
-        let raw: RawConfig = toml::from_str(text).map_err(|e| {
+        // Syntax first (with a line), then the shape of each part with its
+        // own path, so a wrong type names its key as an unknown one does.
+        let table: toml::Table = toml::from_str(text).map_err(|e| {
             let key = match e.span() {
                 Some(span) => format!("line {}", text[..span.start].lines().count().max(1)),
                 None => "top level".to_string(),
             };
             ConfigError::invalid(origin, key, e.message())
         })?;
+        let raw: RawConfig = convert(origin, "", toml::Value::Table(table))?;
         let corpus = match raw.corpus {
             Some(v) => convert(origin, "corpus", v)?,
             None => CorpusConfig::default(),
         };
         let mut stages = Vec::with_capacity(raw.stages.len());
         for (i, value) in raw.stages.into_iter().enumerate() {
-            let prefix = match value.get("type").and_then(toml::Value::as_str) {
-                Some(t) => format!("stages[{i}] (type = \"{t}\")"),
-                None => format!("stages[{i}]"),
-            };
-            stages.push(convert(origin, &prefix, value)?);
+            stages.push(StageConfig::from_value(origin, i, value)?);
         }
         let cfg = PipelineConfig {
             corpus,
@@ -342,5 +407,113 @@ impl PipelineConfig {
     pub fn hash_hex(&self) -> String {
         let text = self.to_toml().unwrap_or_default();
         format!("{:016x}", xxhash_rust::xxh3::xxh3_64(text.as_bytes()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `key` and message of the error `text` gives, which must name
+    /// the file.
+    fn error_of(text: &str) -> (String, String) {
+        match PipelineConfig::from_toml_str(text, "my.toml", Path::new(".")) {
+            Ok(_) => panic!("accepted:\n{text}"),
+            Err(ConfigError::Invalid { path, key, message }) => {
+                assert_eq!(path, "my.toml");
+                (key, message)
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    const NORMALIZE: &str = "[[stages]]\ntype = \"normalize\"\n\n";
+
+    #[test]
+    fn every_kind_of_mistake_names_the_stage_and_key() {
+        let cases: &[(&str, &str, &str)] = &[
+            // (config after a first normalize stage, key, part of the message)
+            (
+                "[[stages]]\ntype = \"captions\"\nwindow = \"three\"\n",
+                "stages[1].window",
+                "invalid type: string \"three\"",
+            ),
+            (
+                "[[stages]]\ntype = \"captions\"\nwindow = 0\n",
+                "stages[1].window",
+                "invalid value",
+            ),
+            (
+                "[[stages]]\ntype = \"captions\"\nwindow = [1]\n",
+                "stages[1].window",
+                "invalid type: sequence",
+            ),
+            (
+                "[[stages]]\ntype = \"captions\"\nwindw = 3\n",
+                "stages[1].windw",
+                "unknown field `windw`",
+            ),
+            (
+                "[[stages]]\ntype = \"quotes\"\nbackticks = \"yes\"\n",
+                "stages[1].backticks",
+                "expected a boolean",
+            ),
+            (
+                "[[stages]]\ntype = \"quote\"\n",
+                "stages[1].type",
+                "unknown variant `quote`",
+            ),
+            (
+                "[[stages]]\ntype = 7\n",
+                "stages[1].type",
+                "invalid type: integer",
+            ),
+            (
+                "[[stages]]\ntyp = \"quotes\"\n",
+                "stages[1]",
+                "missing field `type`",
+            ),
+            (
+                "[[stages]]\ntype = \"boilerplate\"\n[[stages.groups]]\nname = 3\nreason = \"r\"\n",
+                "stages[1].groups[0].name",
+                "invalid type: integer",
+            ),
+            (
+                "[corpus]\nmax_line_bytes = \"x\"\n",
+                "corpus.max_line_bytes",
+                "invalid type: string",
+            ),
+            (
+                "[corpus]\nmax_lines = 3\n",
+                "corpus.max_lines",
+                "unknown field `max_lines`",
+            ),
+            ("colour = 1\n", "colour", "unknown field `colour`"),
+        ];
+        for (body, key, message) in cases {
+            let text = if body.starts_with("[[stages]]") {
+                format!("{NORMALIZE}{body}")
+            } else {
+                format!("{body}\n{NORMALIZE}")
+            };
+            let (k, m) = error_of(&text);
+            assert_eq!(
+                (k.as_str(), m.contains(message)),
+                (*key, true),
+                "{body}: {m}"
+            );
+        }
+        assert_eq!(error_of("stages = 5\n").0, "stages");
+        assert_eq!(error_of("stages = [5]\n").0, "stages[0]");
+        assert_eq!(error_of("[[stages]]\ntype = \"captions\n").0, "line 2");
+    }
+
+    #[test]
+    fn the_default_config_round_trips() {
+        let cfg = PipelineConfig::default_config();
+        let again = PipelineConfig::from_toml_str(&cfg.to_toml().unwrap(), "again", Path::new("."))
+            .unwrap();
+        assert_eq!(cfg.stages, again.stages);
+        assert_eq!(cfg.corpus, again.corpus);
     }
 }
