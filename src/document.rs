@@ -6,6 +6,11 @@
 //! removal goes through here, "every removed line is counted by stage and
 //! reason and can be written out" holds by construction, and so does the
 //! accounting identity `lines_in == lines_out + removals`.
+//!
+//! A line of the document is usually a line of the input. The lines of a
+//! hard-wrapped paragraph are joined into one ([`Document::join_lines`]),
+//! which then *spans* them: it counts as that many input lines wherever
+//! lines are counted (kept or removed), and its number is the first one's.
 
 use std::fmt;
 use std::ops::Range;
@@ -26,6 +31,22 @@ pub struct Line {
     /// unifying line breaks (CR, CRLF, U+0085, U+2028 and U+2029 all end a
     /// line), so a removal can always be traced back.
     pub origin: u32,
+    /// How many input lines it holds: 1, or more for a paragraph joined
+    /// from the lines the input wrapped it into (`origin` is the first).
+    pub span: u32,
+}
+
+/// How a line joins the line before it (see [`Document::join_lines`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Join {
+    /// The line starts a paragraph of its own.
+    #[default]
+    Break,
+    /// The line continues the paragraph: joined with one space.
+    Space,
+    /// The line continues a word the previous line ended with a hyphen
+    /// or dash: joined with nothing between.
+    Glue,
 }
 
 /// Why a line was removed.
@@ -75,6 +96,8 @@ pub struct Removal {
     pub origin: u32,
     /// The line's text at the moment it was removed.
     pub text: String,
+    /// How many input lines it held (see [`Line::span`]).
+    pub span: u32,
 }
 
 /// One document flowing through the pipeline.
@@ -140,6 +163,7 @@ impl Document {
                         lines.push(Line {
                             text: rest[..i].to_string(),
                             origin,
+                            span: 1,
                         });
                     }
                     let brk = if rest[i..].starts_with("\r\n") {
@@ -154,6 +178,7 @@ impl Document {
                         lines.push(Line {
                             text: rest.to_string(),
                             origin,
+                            span: 1,
                         });
                     }
                     rest = "";
@@ -183,6 +208,52 @@ impl Document {
     /// Number of lines the document had when it was read.
     pub fn lines_in(&self) -> usize {
         self.lines_in
+    }
+
+    /// Number of input lines the live lines hold (a joined paragraph
+    /// counts the lines it was joined from).
+    pub fn lines_out(&self) -> usize {
+        self.lines.iter().map(|l| l.span as usize).sum()
+    }
+
+    /// Number of input lines removed (a removed joined paragraph counts
+    /// the lines it was joined from).
+    pub fn lines_removed(&self) -> usize {
+        self.removals.iter().map(|r| r.span as usize).sum()
+    }
+
+    /// Joins lines into paragraphs: `joins` has one entry per live line,
+    /// saying how it joins the one before (the first line's is ignored).
+    /// A joined line keeps the first line's number and spans them all.
+    /// Returns how many lines were joined to the line before.
+    pub fn join_lines(&mut self, joins: &[Join]) -> usize {
+        debug_assert_eq!(joins.len(), self.lines.len());
+        let mut joined = 0;
+        let mut out: Vec<Line> = Vec::with_capacity(self.lines.len());
+        for (line, &join) in std::mem::take(&mut self.lines).into_iter().zip(joins) {
+            match (out.last_mut(), join) {
+                (Some(prev), Join::Space | Join::Glue) => {
+                    if join == Join::Space {
+                        prev.text.push(' ');
+                        prev.text.push_str(&line.text);
+                    } else {
+                        // Glued across the break: no space may survive
+                        // on either side of it.
+                        let end = prev.text.trim_end().len();
+                        prev.text.truncate(end);
+                        prev.text.push_str(line.text.trim_start());
+                    }
+                    prev.span += line.span;
+                    joined += 1;
+                }
+                _ => out.push(line),
+            }
+        }
+        self.lines = out;
+        if joined > 0 {
+            self.sentences = None;
+        }
+        joined
     }
 
     /// Size in bytes of the raw input text.
@@ -221,6 +292,7 @@ impl Document {
                         reason,
                         origin: line.origin,
                         text: std::mem::take(&mut line.text),
+                        span: line.span,
                     });
                     false
                 }
@@ -331,12 +403,44 @@ mod tests {
         assert_eq!(n, 2);
         doc.remove_lines("normalize", |_, t| t.is_empty().then_some(Reason::Blank));
         assert_eq!(texts(&doc), ["Story."]);
-        assert_eq!(doc.lines().len() + doc.removals().len(), doc.lines_in());
+        assert_eq!(doc.lines_out() + doc.lines_removed(), doc.lines_in());
         let r = &doc.removals()[1];
         assert_eq!(
             (r.origin, r.text.as_str(), r.reason.as_str()),
             (4, "Hide Ad", "ads/exact")
         );
+    }
+
+    #[test]
+    fn joined_lines_span_their_input_lines() {
+        let mut doc = Document::new(
+            "d",
+            "Title\nThe first half of a\nwrapped line and a well-\nknown end.\n\nNext.",
+        );
+        let joins = [
+            Join::Break,
+            Join::Break,
+            Join::Space,
+            Join::Glue,
+            Join::Break,
+            Join::Break,
+        ];
+        assert_eq!(doc.join_lines(&joins), 2);
+        assert_eq!(
+            texts(&doc),
+            [
+                "Title",
+                "The first half of a wrapped line and a well-known end.",
+                "",
+                "Next."
+            ]
+        );
+        let spans: Vec<(u32, u32)> = doc.lines().iter().map(|l| (l.origin, l.span)).collect();
+        assert_eq!(spans, [(1, 1), (2, 3), (5, 1), (6, 1)]);
+        doc.remove_lines("test", |i, _| (i == 1).then(|| Reason::Rule("r".into())));
+        assert_eq!((doc.lines_out(), doc.lines_removed()), (3, 3));
+        assert_eq!(doc.lines_out() + doc.lines_removed(), doc.lines_in());
+        assert_eq!((doc.removals()[0].origin, doc.removals()[0].span), (2, 3));
     }
 
     #[test]

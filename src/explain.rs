@@ -34,14 +34,14 @@ pub fn render(doc: &Document, opts: ExplainOptions) -> String {
     // Stable: a line removed by an earlier stage never shares its number
     // with a kept one, but input order is what a reader expects.
     rows.sort_by_key(|(origin, _)| *origin);
-    let removed = doc.removals().len();
+    let removed = doc.lines_removed();
     let mut out = String::new();
     let _ = writeln!(
         out,
         "== {} ({} lines in, {} kept, {} removed)",
         doc.id,
         doc.lines_in(),
-        doc.lines().len(),
+        doc.lines_out(),
         removed
     );
     for (origin, row) in rows {

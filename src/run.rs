@@ -588,7 +588,7 @@ impl Writer<'_> {
             }
             debug_assert_eq!(
                 c.doc.lines_in(),
-                c.doc.lines().len() + c.doc.removals().len(),
+                c.doc.lines_out() + c.doc.lines_removed(),
                 "every line is either kept or removed with a reason"
             );
             self.stats.observe(&c.doc, c.doc.text_len());

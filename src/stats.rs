@@ -114,8 +114,8 @@ impl Stats {
             self.docs_out += 1;
         }
         self.lines_in += doc.lines_in() as u64;
-        self.lines_out += doc.lines().len() as u64;
-        self.lines_removed += doc.removals().len() as u64;
+        self.lines_out += doc.lines_out() as u64;
+        self.lines_removed += doc.lines_removed() as u64;
         self.bytes_in += doc.bytes_in() as u64;
         self.bytes_out += text_len as u64;
         self.sentences += doc.sentences().map_or(0, |s| s.len() as u64);

@@ -10,6 +10,7 @@ pub mod boilerplate;
 pub mod captions;
 pub mod normalize;
 pub mod quotes;
+pub mod reflow;
 pub mod sentences;
 
 use std::time::Instant;

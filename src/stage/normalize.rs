@@ -6,6 +6,13 @@
 //! the line is trimmed. Lines that end up empty are removed as `blank`:
 //! the output re-creates paragraph breaks itself.
 //!
+//! Before any of that, while indentation and blank lines still show the
+//! structure, the lines of hard-wrapped paragraphs are joined
+//! ([`super::reflow`]) into one line of the document, which spans them:
+//! it keeps the first one's number and counts as all of them, kept or
+//! removed, so the accounting still counts input lines. Every later
+//! stage sees paragraphs.
+//!
 //! Most lines of real text are ASCII without doubled spaces, or already
 //! NFC; both cases are detected with one scan and cost nothing more.
 
@@ -13,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
 
 use crate::document::{Document, Reason};
+use crate::stage::reflow::{self, Reflow};
 use crate::stage::Stage;
 use crate::stats::StageStats;
 
@@ -24,12 +32,19 @@ pub struct NormalizeConfig {
     /// them as `blank` (default false: blank lines are only separators).
     #[serde(default)]
     pub keep_blank_lines: bool,
+    /// Join the lines of hard-wrapped paragraphs: `auto` (default) where
+    /// a document's lines break at a common width mid-sentence, `off`
+    /// (every line a paragraph), `on` (every run of non-blank lines a
+    /// paragraph, lists and indented blocks excepted).
+    #[serde(default)]
+    pub reflow: Reflow,
 }
 
 /// The built `normalize` stage.
 #[derive(Debug, Clone)]
 pub struct Normalize {
     keep_blank_lines: bool,
+    reflow: Reflow,
 }
 
 impl NormalizeConfig {
@@ -37,6 +52,7 @@ impl NormalizeConfig {
     pub fn build(&self) -> Normalize {
         Normalize {
             keep_blank_lines: self.keep_blank_lines,
+            reflow: self.reflow,
         }
     }
 }
@@ -186,6 +202,10 @@ impl Stage for Normalize {
     }
 
     fn apply(&self, doc: &mut Document, stats: &mut StageStats) {
+        let lines = doc.lines().iter().map(|l| l.text.as_str());
+        if let Some(joins) = reflow::joins(lines, self.reflow) {
+            doc.join_lines(&joins);
+        }
         stats.lines_edited += doc.rewrite_lines(normalize_line) as u64;
         if !self.keep_blank_lines {
             stats.lines_removed +=

@@ -863,7 +863,8 @@ impl Stage for BoilerplateStage {
             if line.origin > prev_origin + 1 && prev_origin > 0 {
                 view.push("");
             }
-            prev_origin = line.origin;
+            // A joined paragraph ends at its last input line.
+            prev_origin = line.origin + line.span - 1;
             index.push(view.len());
             view.push(&line.text);
         }
