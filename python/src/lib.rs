@@ -14,6 +14,7 @@
 //! crate), the batch is cleaned on a rayon pool, and the results become
 //! Python objects only when their attributes are read.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::ffi::OsString;
 use std::ops::Range;
@@ -119,17 +120,63 @@ fn load_profile(path: &Path) -> PyResult<CorpusProfile> {
         .map_err(|e| PyValueError::new_err(format!("{}: {e}", path.display())))
 }
 
-/// The text of a Python `str`, or `TypeError` naming `what`.
-fn text_of(obj: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyResult<String> {
-    match obj.cast::<PyString>() {
-        Ok(s) => Ok(s.to_cow()?.into_owned()),
-        Err(_) => Err(PyTypeError::new_err(format!(
-            "{}: expected str, got {}",
-            what(),
-            type_name(obj)
-        ))),
+extern "C" {
+    // In the stable ABI from Python 3.10 on; pyo3-ffi declares it only for
+    // builds that target 3.10 or later, and this wheel also serves 3.9.
+    fn PyUnicode_AsUTF8AndSize(
+        unicode: *mut pyo3::ffi::PyObject,
+        size: *mut pyo3::ffi::Py_ssize_t,
+    ) -> *const std::os::raw::c_char;
+}
+
+/// True when the running interpreter has `PyUnicode_AsUTF8AndSize` in its
+/// stable ABI (3.10 and later).
+fn has_utf8_and_size(py: Python<'_>) -> bool {
+    static AT_LEAST_3_10: OnceLock<bool> = OnceLock::new();
+    *AT_LEAST_3_10.get_or_init(|| py.version_info() >= (3, 10))
+}
+
+/// The UTF-8 of a `str`, borrowed where the interpreter can lend it:
+/// CPython keeps a `str`'s UTF-8 once asked, so reading it costs one
+/// encode at most and no copy. On 3.9 it is copied out through a `bytes`.
+/// A `str` that is not valid UTF-8 (a lone surrogate) fails here.
+fn utf8_of<'a>(s: &'a Bound<'_, PyString>) -> PyResult<Cow<'a, str>> {
+    let py = s.py();
+    if !has_utf8_and_size(py) {
+        return Ok(Cow::Owned(s.to_cow()?.into_owned()));
+    }
+    let mut size: pyo3::ffi::Py_ssize_t = 0;
+    // SAFETY: `s` is a live `str` and the GIL is held (`Bound`). On success
+    // the pointer is to `size` bytes of valid UTF-8 that the `str` owns and
+    // keeps, unchanged, until it is freed, which `'a` outlives.
+    unsafe {
+        let data = PyUnicode_AsUTF8AndSize(s.as_ptr(), &mut size);
+        if data.is_null() {
+            return Err(PyErr::fetch(py));
+        }
+        let bytes = std::slice::from_raw_parts(data.cast::<u8>(), size as usize);
+        Ok(Cow::Borrowed(std::str::from_utf8_unchecked(bytes)))
     }
 }
+
+/// `obj` as a `str`, or `TypeError` naming `what`.
+fn str_of<'a, 'py>(
+    obj: &'a Bound<'py, PyAny>,
+    what: &dyn Fn() -> String,
+) -> PyResult<&'a Bound<'py, PyString>> {
+    obj.cast::<PyString>().map_err(|_| {
+        PyTypeError::new_err(format!("{}: expected str, got {}", what(), type_name(obj)))
+    })
+}
+
+/// The text of a Python `str`, or `TypeError` naming `what`.
+fn text_of(obj: &Bound<'_, PyAny>, what: &dyn Fn() -> String) -> PyResult<String> {
+    Ok(utf8_of(str_of(obj, what)?)?.into_owned())
+}
+
+/// Texts shorter than this are split with the GIL held: releasing and
+/// taking it back would cost more than the split.
+const DETACH_BYTES: usize = 16 << 10;
 
 /// An id as the CLI takes one from a record: a string, or a number as
 /// written.
@@ -148,10 +195,10 @@ fn id_of(obj: &Bound<'_, PyAny>, i: usize) -> PyResult<String> {
 
 /// Collects an iterable (not a lone `str`, which would be read as
 /// characters) with `each`.
-fn collect<T>(
-    obj: &Bound<'_, PyAny>,
+fn collect<'py, T>(
+    obj: &Bound<'py, PyAny>,
     name: &str,
-    mut each: impl FnMut(usize, &Bound<'_, PyAny>) -> PyResult<T>,
+    mut each: impl FnMut(usize, &Bound<'py, PyAny>) -> PyResult<T>,
 ) -> PyResult<Vec<T>> {
     if obj.is_instance_of::<PyString>() {
         return Err(PyTypeError::new_err(format!(
@@ -281,7 +328,8 @@ impl PyPipeline {
         id: Option<&Bound<'_, PyAny>>,
         source: Option<String>,
     ) -> PyResult<Cleaned> {
-        let text = text_of(text, &|| "text".to_string())?;
+        let text = str_of(text, &|| "text".to_string())?;
+        let text = utf8_of(text)?;
         let id = match id.filter(|i| !i.is_none()) {
             Some(i) => id_of(i, 0).map_err(|_| {
                 PyTypeError::new_err(format!("id: expected str or int, got {}", type_name(i)))
@@ -308,7 +356,10 @@ impl PyPipeline {
         threads: Option<usize>,
     ) -> PyResult<Vec<Cleaned>> {
         let threads = threads_or_default(threads)?;
-        let texts = collect(texts, "texts", |i, t| text_of(t, &|| format!("texts[{i}]")))?;
+        let objects = collect(texts, "texts", |i, t| {
+            str_of(t, &|| format!("texts[{i}]")).cloned()
+        })?;
+        let texts = objects.iter().map(utf8_of).collect::<PyResult<Vec<_>>>()?;
         let n = texts.len();
         let ids = match ids.filter(|i| !i.is_none()) {
             Some(ids) => collect(ids, "ids", |i, v| id_of(v, i))?,
@@ -521,12 +572,19 @@ fn split_sentences<'py>(
     text: &Bound<'py, PyAny>,
     spans: bool,
 ) -> PyResult<Bound<'py, PyList>> {
-    let text = text_of(text, &|| "text".to_string())?;
-    let (text, ranges) = guarded(py, || {
+    let text = str_of(text, &|| "text".to_string())?;
+    let text = utf8_of(text)?;
+    let split = || {
         let mut out = Vec::new();
         english().split_into(&text, &mut out);
-        Ok((text, out))
-    })?;
+        Ok(out)
+    };
+    let ranges = if text.len() < DETACH_BYTES {
+        catch_unwind(AssertUnwindSafe(split))
+            .unwrap_or_else(|payload| Err(panic_error(payload.as_ref())))?
+    } else {
+        guarded(py, split)?
+    };
     if spans {
         PyList::new(py, code_point_spans(&text, &ranges))
     } else {
