@@ -293,7 +293,22 @@ pub fn load_config(path: Option<&PathBuf>) -> Result<PipelineConfig> {
 /// # Errors
 /// Anything that stops the run; per-record problems give exit code 1 instead.
 pub fn main() -> Result<ExitCode> {
-    let cli = Cli::parse();
+    main_from(std::env::args_os())
+}
+
+/// Like [`main`], with the arguments given (the first is the program
+/// name): for a launcher whose own process arguments are not these, such
+/// as the `textclean` script of the Python package. As with [`main`], a
+/// usage error or `--help` prints and exits the process.
+///
+/// # Errors
+/// As [`main`].
+pub fn main_from<I, T>(args: I) -> Result<ExitCode>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = Cli::parse_from(args);
     match cli.command {
         Command::Clean(args) => clean(args),
         Command::CheckConfig { file } => check_config(file),
