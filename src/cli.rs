@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::{PipelineConfig, StageConfig};
 use crate::input::{InputOptions, InputSpec};
-use crate::output::{write_file_atomic, Format, Unit};
+use crate::output::{resolve_output, write_file_atomic, Compression, Format, OutputError, Unit};
 use crate::run::{self, OutputSpec, RunOptions};
 use crate::sbd::Splitter;
 use crate::shard::{self, PlanOptions, RunFormat, ShardArg, SlurmOptions};
@@ -93,7 +93,8 @@ pub struct BenchArgs {
     /// Print the report as JSON on stdout instead of a table.
     #[arg(long)]
     pub json: bool,
-    /// Write the cleaned output here too (default: discarded).
+    /// Write the cleaned output here too (default: discarded); the format
+    /// and compression come from the name, as for `clean`.
     #[arg(short, long)]
     pub output: Option<String>,
     /// Input field names.
@@ -227,12 +228,13 @@ pub struct CleanArgs {
     /// .gz or .zst), or - for JSONL on stdin.
     #[arg(required_unless_present = "run")]
     pub inputs: Vec<String>,
-    /// Output: a file (- for stdout) for jsonl/csv, a directory for txt.
+    /// Output: a file named for its format (.jsonl, .csv, each optionally
+    /// .gz or .zst; - for stdout), or a directory for txt.
     #[arg(short, long, required_unless_present = "run")]
     pub output: Option<String>,
     /// Clean one shard of a planned run (pass 2) instead: inputs, output
     /// and config come from RUN/manifest.json.
-    #[arg(long, conflicts_with_all = ["inputs", "output", "config", "format", "unit", "removed_log", "stats", "text_field", "id_field", "source_field"])]
+    #[arg(long, conflicts_with_all = ["inputs", "output", "config", "format", "compression", "keep_empty", "unit", "removed_log", "stats", "text_field", "id_field", "source_field"])]
     pub run: Option<PathBuf>,
     /// With --run: shard I of N (default: SLURM_ARRAY_TASK_ID, then JOB_COMPLETION_INDEX).
     #[arg(long, requires = "run")]
@@ -240,16 +242,26 @@ pub struct CleanArgs {
     /// Pipeline config (default: the built-in config/default.toml).
     #[arg(long)]
     pub config: Option<PathBuf>,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "jsonl")]
-    pub format: Format,
+    /// Output format (default: from the name of -o; JSONL for stdout).
+    /// An error when the name says otherwise.
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Output compression (default: from the name of -o; none for
+    /// stdout). An error when the name says otherwise.
+    #[arg(long, value_enum)]
+    pub compression: Option<Compression>,
+    /// Write documents whose every line was removed, with empty text
+    /// (default: dropped, and counted as docs_empty).
+    #[arg(long)]
+    pub keep_empty: bool,
     /// One record per document or per sentence.
     #[arg(long, value_enum, default_value = "doc")]
     pub unit: Unit,
     /// Worker threads (default: SLURM_CPUS_PER_TASK, SLURM_CPUS_ON_NODE, or the CPU count).
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Write every removed line with its stage and reason as JSONL.
+    /// Write every removed line with its stage and reason as JSONL
+    /// (compressed when the name ends in .gz or .zst).
     #[arg(long)]
     pub removed_log: Option<PathBuf>,
     /// Write the run's statistics as JSON.
@@ -309,6 +321,7 @@ where
     T: Into<std::ffi::OsString> + Clone,
 {
     let cli = Cli::parse_from(args);
+    crate::cleanup::install_signal_handler().context("installing the signal handler")?;
     match cli.command {
         Command::Clean(args) => clean(args),
         Command::CheckConfig { file } => check_config(file),
@@ -326,10 +339,7 @@ where
 /// Resolves input arguments. When pass 1 runs, stdin must be read twice,
 /// so it is spooled to a temporary file that lives as long as the
 /// returned guard.
-fn parse_inputs(
-    args: &[String],
-    config: &PipelineConfig,
-) -> Result<(Vec<InputSpec>, Option<tempfile::TempPath>)> {
+fn parse_inputs(args: &[String], config: &PipelineConfig) -> Result<(Vec<InputSpec>, Spooled)> {
     let mut inputs = args
         .iter()
         .map(|a| InputSpec::from_arg(a))
@@ -337,16 +347,16 @@ fn parse_inputs(
     let spooled = if config.needs_corpus_profile() {
         spool_stdin(&mut inputs)?
     } else {
-        None
+        Spooled(None)
     };
     Ok((inputs, spooled))
 }
 
 /// Reads stdin into a temporary file when it must be read twice (pass 1
 /// and pass 2).
-fn spool_stdin(inputs: &mut [InputSpec]) -> Result<Option<tempfile::TempPath>> {
+fn spool_stdin(inputs: &mut [InputSpec]) -> Result<Spooled> {
     let Some(slot) = inputs.iter_mut().find(|s| **s == InputSpec::Stdin) else {
-        return Ok(None);
+        return Ok(Spooled(None));
     };
     let mut tmp = tempfile::Builder::new()
         .prefix("textclean-stdin-")
@@ -356,7 +366,111 @@ fn spool_stdin(inputs: &mut [InputSpec]) -> Result<Option<tempfile::TempPath>> {
     io::copy(&mut io::stdin().lock(), &mut tmp).context("spooling stdin")?;
     let path = tmp.into_temp_path();
     *slot = InputSpec::Jsonl(path.to_path_buf());
-    Ok(Some(path))
+    let live = crate::cleanup::Live::register(&path);
+    Ok(Spooled(Some((path, live))))
+}
+
+/// Stdin spooled to a temporary file, removed when this is dropped (or
+/// on a signal).
+struct Spooled(
+    // Held only to be dropped at the end of the run.
+    #[allow(dead_code)] Option<(tempfile::TempPath, crate::cleanup::Live)>,
+);
+
+/// The absolute path of `p` with symbolic links of its existing part
+/// resolved, to compare two paths that may be spelled differently.
+fn resolved(p: &std::path::Path) -> PathBuf {
+    if let Ok(c) = std::fs::canonicalize(p) {
+        return c;
+    }
+    let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    match (abs.parent(), abs.file_name()) {
+        (Some(dir), Some(name)) => std::fs::canonicalize(dir)
+            .map(|d| d.join(name))
+            .unwrap_or(abs.clone()),
+        _ => abs,
+    }
+}
+
+/// Refuses, before any work, outputs that would overwrite each other or
+/// an input, a file output that is a directory, and a txt output that is
+/// a file.
+fn check_output_paths(
+    inputs: &[InputSpec],
+    output: &OutputSpec,
+    others: &[(&str, Option<&PathBuf>)],
+) -> Result<(), OutputError> {
+    let usage = |m: String| Err(OutputError::Usage(m));
+    let mut outs: Vec<(&str, PathBuf)> = Vec::new();
+    if output.path != "-" {
+        let p = std::path::Path::new(&output.path);
+        let special = std::fs::metadata(p).is_ok_and(|m| !m.is_file() && !m.is_dir());
+        if output.format == Format::Txt {
+            if p.is_file() {
+                return usage(format!(
+                    "-o {}: txt output is a directory, and this is a file",
+                    output.path
+                ));
+            }
+        } else if p.is_dir() {
+            return usage(format!(
+                "-o {}: is a directory; {} output is a file (a directory is for --format txt)",
+                output.path,
+                format!("{:?}", output.format).to_lowercase()
+            ));
+        }
+        if !special {
+            outs.push(("-o", resolved(p)));
+        }
+    }
+    for (flag, path) in others {
+        if let Some(path) = path {
+            if path.is_dir() {
+                return usage(format!("{flag} {}: is a directory", path.display()));
+            }
+            outs.push((flag, resolved(path)));
+        }
+    }
+    for (i, (a, pa)) in outs.iter().enumerate() {
+        for (b, pb) in &outs[..i] {
+            if pa == pb {
+                return usage(format!(
+                    "{b} and {a} name the same file, {}: one would replace the other",
+                    pa.display()
+                ));
+            }
+        }
+        for input in inputs {
+            let Some(ip) = input.path() else { continue };
+            let ip = resolved(ip);
+            // A txt output is a tree of files: it must not hold an input
+            // nor lie inside an input directory, which it would feed.
+            let txt_tree = *a == "-o" && output.format == Format::Txt;
+            let nested = txt_tree
+                && (ip.starts_with(pa)
+                    || matches!(input, InputSpec::Dir(_)) && pa.starts_with(&ip));
+            if *pa == ip || nested {
+                return usage(format!(
+                    "{a} {} is (or holds, or is inside) the input {}: the run would overwrite what it reads",
+                    pa.display(),
+                    ip.display()
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// True when `err` is a write to a closed pipe (`textclean … | head`),
+/// which ends the run quietly with exit code 0, as ripgrep and jq do.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    let pipe = |e: &std::io::Error| e.kind() == std::io::ErrorKind::BrokenPipe;
+    err.chain().any(|e| {
+        let output = |o: &OutputError| matches!(o, OutputError::Io { error, .. } if pipe(error));
+        e.downcast_ref::<std::io::Error>().is_some_and(pipe)
+            || e.downcast_ref::<OutputError>().is_some_and(output)
+            || matches!(e.downcast_ref::<run::RunError>(), Some(run::RunError::Output(o)) if output(o))
+    })
 }
 
 fn clean(args: CleanArgs) -> Result<ExitCode> {
@@ -374,13 +488,30 @@ fn clean(args: CleanArgs) -> Result<ExitCode> {
         input: args.fields.options(),
         ..RunOptions::default()
     };
-    let (inputs, _spooled) = parse_inputs(&args.inputs, &config)?;
+    // clap requires -o unless --run, which returned above.
+    let path = args.output.clone().unwrap_or_default();
+    let (format, compression) = resolve_output(&path, args.format, args.compression)?;
     let output = OutputSpec {
-        // clap requires -o unless --run, which returned above.
-        path: args.output.clone().unwrap_or_default(),
-        format: args.format,
+        path,
+        format,
         unit: args.unit,
+        compression,
+        keep_empty: args.keep_empty,
     };
+    let specs = args
+        .inputs
+        .iter()
+        .map(|a| InputSpec::from_arg(a))
+        .collect::<Result<Vec<_>, _>>()?;
+    check_output_paths(
+        &specs,
+        &output,
+        &[
+            ("--stats", args.stats.as_ref()),
+            ("--removed-log", args.removed_log.as_ref()),
+        ],
+    )?;
+    let (inputs, _spooled) = parse_inputs(&args.inputs, &config)?;
     // The pipeline compiles inside `run::clean`, alongside pass 1 when
     // there is one; a config error stops the run before any output.
     let outcome = run::clean(
@@ -465,11 +596,20 @@ fn bench(args: BenchArgs) -> Result<ExitCode> {
         input: args.fields.options(),
         ..RunOptions::default()
     };
-    let output = args.output.as_ref().map(|path| OutputSpec {
-        path: path.clone(),
-        format: Format::Jsonl,
-        unit: Unit::Doc,
-    });
+    let output = args
+        .output
+        .as_ref()
+        .map(|path| -> Result<OutputSpec> {
+            let (format, compression) = resolve_output(path, None, None)?;
+            Ok(OutputSpec {
+                path: path.clone(),
+                format,
+                unit: Unit::Doc,
+                compression,
+                keep_empty: false,
+            })
+        })
+        .transpose()?;
     let mut runs = Vec::new();
     for _ in 0..args.repeat.max(1) {
         // A run compiles its pipeline, as `clean` does: the wall time

@@ -222,15 +222,57 @@ enum RawKind {
     },
 }
 
-/// Names textclean itself writes; a carried input field with one of these
-/// names is renamed `input_NAME` so nothing is overwritten or lost.
-const RESERVED: [&str; 4] = ["id", "source", "text", "sentences"];
+/// Columns every output record has. A carried input field with one of
+/// these names (say `text` under `--text-field body`) is renamed
+/// `input_NAME`, or `input_input_NAME` when the record has that too, and so
+/// on until the name is free: nothing is overwritten or lost. (`sentences`
+/// is not here: it is derived from the text, so the renderer writes the
+/// new one in its place when the pipeline splits sentences, and otherwise
+/// carries it as it is; see `output`.)
+const RESERVED: [&str; 3] = ["id", "source", "text"];
 
-fn carry(fields: &mut Fields, key: String, value: serde_json::Value) {
-    if RESERVED.contains(&key.as_str()) {
-        fields.insert(format!("input_{key}"), value);
-    } else {
-        fields.insert(key, value);
+/// Carried fields of one record, built in record order, with the reserved
+/// names held back until every other name is known.
+struct Carried<'a> {
+    fields: Fields,
+    held: Vec<(String, serde_json::Value)>,
+    opts: &'a InputOptions,
+}
+
+impl<'a> Carried<'a> {
+    fn new(opts: &'a InputOptions) -> Carried<'a> {
+        Carried {
+            fields: Fields::new(),
+            held: Vec::new(),
+            opts,
+        }
+    }
+
+    fn carry(&mut self, key: String, value: serde_json::Value) {
+        if RESERVED.contains(&key.as_str()) {
+            self.held.push((key, value));
+        } else {
+            self.fields.insert(key, value);
+        }
+    }
+
+    /// The fields, renamed ones last (see [`RESERVED`]).
+    fn finish(mut self) -> Fields {
+        for (key, value) in std::mem::take(&mut self.held) {
+            let mut name = format!("input_{key}");
+            while self.fields.contains_key(&name)
+                || [
+                    &self.opts.text_field,
+                    &self.opts.id_field,
+                    &self.opts.source_field,
+                ]
+                .contains(&&name)
+            {
+                name.insert_str(0, "input_");
+            }
+            self.fields.insert(name, value);
+        }
+        self.fields
     }
 }
 
@@ -286,7 +328,7 @@ impl Raw {
                 let mut text = None;
                 let mut id = None;
                 let mut source = None;
-                let mut fields = Fields::new();
+                let mut fields = Carried::new(opts);
                 for (k, v) in obj {
                     if k == opts.text_field {
                         match v {
@@ -295,12 +337,14 @@ impl Raw {
                         }
                     } else if k == opts.id_field && value_to_id(&v).is_some() {
                         id = value_to_id(&v);
-                    } else if k == opts.source_field && v.is_string() {
+                    } else if k == opts.source_field && (v.is_string() || v.is_null()) {
+                        // Null is what textclean writes for no source.
                         source = v.as_str().map(str::to_string);
                     } else {
-                        carry(&mut fields, k, v);
+                        fields.carry(k, v);
                     }
                 }
+                let fields = fields.finish();
                 let text = text.ok_or_else(|| err(format!("no `{}` field", opts.text_field)))?;
                 let id = id.unwrap_or_else(|| format!("{path}:{line}"));
                 let mut doc = Document::new_keeping(id, &text, max_line).with_source(source);
@@ -496,6 +540,7 @@ impl Iterator for JsonLines {
 
 struct CsvRecords {
     path: Arc<str>,
+    opts: InputOptions,
     reader: csv::Reader<Box<dyn Read + Send>>,
     headers: Vec<String>,
     text_col: usize,
@@ -529,6 +574,7 @@ impl CsvRecords {
         Ok(CsvRecords {
             id_col: col(&opts.id_field),
             source_col: col(&opts.source_field),
+            opts: opts.clone(),
             path,
             reader,
             headers,
@@ -567,7 +613,7 @@ impl Iterator for CsvRecords {
             Ok(true) => {
                 let line = self.record.position().map_or(0, csv::Position::line);
                 let size = self.record.as_slice().len();
-                let mut fields = Fields::new();
+                let mut fields = Carried::new(&self.opts);
                 let mut text = String::new();
                 let mut id = None;
                 let mut source = None;
@@ -584,15 +630,16 @@ impl Iterator for CsvRecords {
                     } else if Some(i) == self.id_col {
                         id = Some(value.to_string());
                     } else if Some(i) == self.source_col {
-                        source = Some(value.to_string());
+                        // Empty is what textclean writes for no source.
+                        source = (!value.is_empty()).then(|| value.to_string());
                     } else {
-                        carry(
-                            &mut fields,
+                        fields.carry(
                             self.headers[i].clone(),
                             serde_json::Value::String(value.to_string()),
                         );
                     }
                 }
+                let fields = fields.finish();
                 Some(Ok((
                     RawKind::Csv {
                         path: self.path.clone(),
@@ -639,7 +686,8 @@ mod tests {
         assert!(e.to_string().contains("in.jsonl:3: invalid JSON"), "{e}");
         let b = got[2].as_ref().unwrap();
         assert!(b.id.ends_with("in.jsonl:4"));
-        assert_eq!(b.fields["input_sentences"], 1);
+        // Carried as it is: the renderer replaces it when it writes sentences.
+        assert_eq!(b.fields["sentences"], 1);
     }
 
     #[test]

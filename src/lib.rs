@@ -39,6 +39,7 @@
 #![deny(missing_docs)]
 
 pub mod bench;
+pub mod cleanup;
 pub mod cli;
 pub mod config;
 pub mod corpus;

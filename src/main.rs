@@ -30,11 +30,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(err) => {
             // A closed pipe (`textclean … | head`) is not an error.
-            if err
-                .chain()
-                .filter_map(|e| e.downcast_ref::<std::io::Error>())
-                .any(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
-            {
+            if textclean::cli::is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
             eprintln!("textclean: {err:#}");

@@ -22,7 +22,9 @@ use crate::config::{ConfigError, PipelineConfig};
 use crate::corpus::{CorpusProfile, DocLines};
 use crate::document::Document;
 use crate::input::{InputError, InputOptions, InputSpec, Raw, Reader};
-use crate::output::{render_removals, AtomicFile, Format, OutputError, Renderer, Sink, Unit};
+use crate::output::{
+    render_removals, AtomicFile, Compression, Format, OutputError, Renderer, Sink, Unit,
+};
 use crate::stage::Pipeline;
 use crate::stats::{Report, StageStats, Stats};
 
@@ -81,6 +83,11 @@ pub struct OutputSpec {
     pub format: Format,
     /// Record unit.
     pub unit: Unit,
+    /// Compression of the file or stdout (none for txt).
+    pub compression: Compression,
+    /// Write documents whose every line was removed (by default they are
+    /// dropped, and counted as `docs_empty`).
+    pub keep_empty: bool,
 }
 
 /// What a finished run reports.
@@ -539,6 +546,7 @@ struct Writer<'a> {
     sink: Option<Sink>,
     log: Option<AtomicFile>,
     stats: Stats,
+    keep_empty: bool,
     opts: &'a RunOptions,
     bar: &'a ProgressBar,
 }
@@ -565,11 +573,20 @@ impl Writer<'_> {
                 }
                 Some(Ok(c)) => c,
             };
+            let empty = c.doc.lines().is_empty() && !self.keep_empty;
             match bytes {
+                Ok(_) if empty => {}
                 Ok(bytes) => {
                     if let Some(s) = self.sink.as_mut() {
                         match s.write(&c.doc.id, &bytes) {
-                            Ok(()) => {}
+                            Ok(None) => {}
+                            Ok(Some(renamed)) => self.bar.suspend(|| {
+                                eprintln!(
+                                    "textclean: document {}: written as {}, since an earlier document took its name",
+                                    c.doc.id,
+                                    renamed.display()
+                                );
+                            }),
                             Err(e @ OutputError::Record { .. }) => {
                                 self.failed(e)?;
                                 continue;
@@ -626,8 +643,9 @@ pub(crate) fn clean_records(
     csv_columns: CsvColumns<'_>,
 ) -> Result<Stats, RunError> {
     let sink = output
-        .map(|o| Sink::create(&o.path, o.format))
+        .map(|o| Sink::create(&o.path, o.format, o.compression))
         .transpose()?;
+    let keep_empty = output.is_some_and(|o| o.keep_empty);
     let mut renderer = output.map(|o| Renderer::new(o.format, o.unit, with_sentences));
     let mut header_done = renderer.as_ref().is_none_or(|r| !r.needs_fields());
     if let CsvColumns::Preset(first) = csv_columns {
@@ -638,8 +656,14 @@ pub(crate) fn clean_records(
     }
     let mut writer = Writer {
         sink,
-        log: removed_log.map(|p| AtomicFile::create(p)).transpose()?,
+        log: removed_log
+            .map(|p| {
+                let name = p.file_name().unwrap_or_default().to_string_lossy();
+                AtomicFile::create_with(p, Compression::of_name(&name).0)
+            })
+            .transpose()?,
         stats: Stats::for_stages(pipeline.names()),
+        keep_empty,
         opts,
         bar,
     };

@@ -41,7 +41,9 @@ use crate::config::{ConfigError, PipelineConfig};
 use crate::corpus::CorpusProfile;
 use crate::document::Document;
 use crate::input::{list_text_files, InputError, InputOptions, InputSpec, Raw, Reader};
-use crate::output::{write_file_atomic, AtomicFile, Format, OutputError, Renderer, Unit};
+use crate::output::{
+    write_file_atomic, AtomicFile, Compression, Format, OutputError, Renderer, Unit,
+};
 use crate::run::{self, OutputSpec, RunError, RunOptions};
 use crate::stats::{Report, Stats};
 
@@ -955,6 +957,9 @@ impl Run {
             path: out.display().to_string(),
             format: self.manifest.format.format(),
             unit: self.manifest.unit,
+            compression: Compression::None,
+            // As one process does by default (a plan has no --keep-empty).
+            keep_empty: false,
         };
         let log = self.manifest.removed_log.then(|| self.log_part(i));
         let first = self.manifest.csv_fields.as_ref().map(|keys| {

@@ -55,9 +55,10 @@ fn serialize_secs<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::
 pub struct Stats {
     /// Documents read successfully.
     pub docs_in: u64,
-    /// Documents written with at least one line.
+    /// Documents with at least one line left.
     pub docs_out: u64,
-    /// Documents written empty: every line was removed.
+    /// Documents with every line removed: not written, unless the run
+    /// keeps them (`--keep-empty`).
     pub docs_empty: u64,
     /// Documents that could not be read (bad UTF-8, broken record, …).
     pub docs_failed: u64,

@@ -470,3 +470,395 @@ fn webdev_pages_keep_content_and_drop_boilerplate() {
     assert!(kept >= 0.97, "content lines kept {kept}");
     assert!(recall >= 0.85, "boilerplate recall {recall}");
 }
+
+/// `textclean clean --quiet ARGS…`, returning the output.
+fn clean_args(args: &[&std::ffi::OsStr]) -> std::process::Output {
+    let mut cmd = bin();
+    cmd.args(["clean", "--quiet"]).args(args);
+    run(cmd, b"")
+}
+
+fn os<S: AsRef<std::ffi::OsStr> + ?Sized>(s: &S) -> &std::ffi::OsStr {
+    s.as_ref()
+}
+
+fn decompress(path: &Path) -> Vec<u8> {
+    use std::io::Read;
+    let raw = std::fs::read(path).unwrap();
+    let name = path.to_string_lossy();
+    let mut out = Vec::new();
+    if name.ends_with(".gz") {
+        flate2::read::MultiGzDecoder::new(&raw[..])
+            .read_to_end(&mut out)
+            .unwrap();
+    } else if name.ends_with(".zst") {
+        out = zstd::decode_all(&raw[..]).unwrap();
+    } else {
+        out = raw;
+    }
+    out
+}
+
+#[test]
+fn outputs_are_what_their_names_say() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = root().join("raw");
+    let plain = tmp.path().join("plain.jsonl");
+    let csv = tmp.path().join("plain.csv");
+    for out in [&plain, &csv] {
+        let res = clean_args(&[os("-o"), os(out), os(&input)]);
+        assert!(res.status.success());
+    }
+    assert!(read(&csv).starts_with("id,source,text,sentences\n"));
+    for (name, want) in [
+        ("a.jsonl.gz", &plain),
+        ("a.jsonl.zst", &plain),
+        ("a.csv.gz", &csv),
+        ("a.csv.zst", &csv),
+    ] {
+        let out = tmp.path().join(name);
+        let res = clean_args(&[os("-o"), os(&out), os(&input)]);
+        assert!(res.status.success(), "{name}");
+        assert_ne!(std::fs::read(&out).unwrap(), std::fs::read(want).unwrap());
+        assert_eq!(decompress(&out), std::fs::read(want).unwrap(), "{name}");
+    }
+    // Stdout takes the flags.
+    let mut cmd = bin();
+    cmd.args(["clean", "--quiet", "--compression", "zstd", "-o", "-"])
+        .arg(&input);
+    let res = run_ok(cmd);
+    assert_eq!(
+        zstd::decode_all(&res.stdout[..]).unwrap(),
+        std::fs::read(&plain).unwrap()
+    );
+    // Contradictions and names that say nothing: exit 2, nothing written.
+    for (out, flags) in [
+        ("b.csv", &["--format", "jsonl"][..]),
+        ("b.jsonl", &["--compression", "gzip"]),
+        ("b.jsonl.zst", &["--compression", "gzip"]),
+        ("b.gz", &[]),
+        ("b", &[]),
+        ("b.parquet", &[]),
+        ("b.jsonl", &["--format", "txt"]),
+    ] {
+        let out = tmp.path().join(out);
+        let mut cmd = bin();
+        cmd.args(["clean", "--quiet", "-o"])
+            .arg(&out)
+            .args(flags)
+            .arg(&input);
+        let res = run(cmd, b"");
+        assert_eq!(res.status.code(), Some(2), "{} {flags:?}", out.display());
+        assert!(String::from_utf8_lossy(&res.stderr).contains("-o "));
+        assert!(!out.exists());
+    }
+    assert_eq!(files(tmp.path()).len(), 6);
+}
+
+#[test]
+fn outputs_honour_the_umask() {
+    let tmp = tempfile::tempdir().unwrap();
+    let script = format!(
+        "umask 027; exec {} clean --quiet -o {d}/o.jsonl --stats {d}/s.json --removed-log {d}/r.jsonl {raw} && exec {} clean --quiet -o {d}/t --format txt {raw}",
+        env!("CARGO_BIN_EXE_textclean"),
+        env!("CARGO_BIN_EXE_textclean"),
+        d = tmp.path().display(),
+        raw = root().join("raw").display()
+    );
+    // `exec` replaces the shell, so run the two commands apart.
+    let (first, second) = script.split_once(" && exec ").unwrap();
+    for s in [first.to_string(), format!("umask 027; exec {second}")] {
+        let out = std::process::Command::new("sh")
+            .args(["-c", &s])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    use std::os::unix::fs::PermissionsExt;
+    for name in files(tmp.path()) {
+        let mode = std::fs::metadata(tmp.path().join(&name))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o640, "{name}: {:o}", mode & 0o777);
+    }
+}
+
+#[test]
+fn outputs_that_would_overwrite_each_other_or_an_input_are_refused_first() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in.jsonl");
+    std::fs::write(&input, "{\"id\":\"a\",\"text\":\"Some words here.\"}\n").unwrap();
+    let out = tmp.path().join("o.jsonl");
+    let stats = tmp.path().join("s.json");
+    let dir = tmp.path().join("dir");
+    std::fs::create_dir(&dir).unwrap();
+    let txt_in = tmp.path().join("txt");
+    std::fs::create_dir(&txt_in).unwrap();
+    std::fs::write(txt_in.join("a.txt"), "Words of a page.\n").unwrap();
+    let spelled = tmp.path().join("dir/../o.jsonl");
+    let plain_file = tmp.path().join("plain");
+    std::fs::write(&plain_file, "").unwrap();
+    let cases: Vec<(Vec<&std::ffi::OsStr>, &str)> = vec![
+        (
+            vec![os("-o"), os(&out), os("--stats"), os(&spelled), os(&input)],
+            "name the same file",
+        ),
+        (
+            vec![
+                os("-o"),
+                os(&out),
+                os("--removed-log"),
+                os(&input),
+                os(&input),
+            ],
+            "the input",
+        ),
+        (vec![os("-o"), os(&input), os(&input)], "the input"),
+        (
+            vec![os("-o"), os(&dir), os("--format"), os("jsonl"), os(&input)],
+            "is a directory",
+        ),
+        (
+            vec![os("-o"), os(&out), os("--stats"), os(&dir), os(&input)],
+            "is a directory",
+        ),
+        (
+            vec![
+                os("-o"),
+                os(&txt_in),
+                os("--format"),
+                os("txt"),
+                os(&txt_in),
+            ],
+            "the input",
+        ),
+        (
+            vec![
+                os("-o"),
+                os(&plain_file),
+                os("--format"),
+                os("txt"),
+                os(&txt_in),
+            ],
+            "is a file",
+        ),
+    ];
+    for (args, want) in cases {
+        let res = clean_args(&args);
+        let err = String::from_utf8_lossy(&res.stderr);
+        assert_eq!(res.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: {err}");
+        assert!(!out.exists() && !stats.exists(), "{args:?}");
+    }
+    assert_eq!(
+        read(&input),
+        "{\"id\":\"a\",\"text\":\"Some words here.\"}\n"
+    );
+    assert_eq!(files(&txt_in), ["a.txt"]);
+    assert!(files(&dir).is_empty());
+}
+
+#[test]
+fn txt_names_that_collide_or_nest_are_renamed_by_rule() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in.jsonl");
+    std::fs::write(
+        &input,
+        concat!(
+            "{\"id\":\"x\",\"text\":\"First words.\"}\n",
+            "{\"id\":\"x.txt/inner\",\"text\":\"Second words.\"}\n",
+            "{\"id\":\"x\",\"text\":\"Third words.\"}\n",
+        ),
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    let mut cmd = bin();
+    cmd.args(["clean", "--quiet", "--format", "txt", "-o"])
+        .arg(&out)
+        .arg(&input);
+    let res = run_ok(cmd);
+    assert_eq!(files(&out), ["x.txt", "x.txt~2/inner.txt", "x~2.txt"]);
+    assert_eq!(read(&out.join("x.txt")), "First words.\n");
+    assert_eq!(read(&out.join("x.txt~2/inner.txt")), "Second words.\n");
+    assert_eq!(read(&out.join("x~2.txt")), "Third words.\n");
+    let err = String::from_utf8_lossy(&res.stderr);
+    assert!(err.contains("document x: written as x~2.txt"), "{err}");
+}
+
+fn host_name() -> String {
+    let mut buf = [0u8; 256];
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    assert_eq!(rc, 0);
+    let end = buf.iter().position(|&b| b == 0).unwrap();
+    String::from_utf8(buf[..end].to_vec()).unwrap()
+}
+
+#[test]
+fn temp_files_go_on_sigterm_and_stale_ones_on_the_next_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("c.toml");
+    // No stage reads the corpus profile, so stdin is not spooled and the
+    // output's temporary file exists while the run waits for input.
+    std::fs::write(&cfg, "[[stages]]\ntype = \"normalize\"\n").unwrap();
+    let out_dir = tmp.path().join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let out = out_dir.join("o.jsonl");
+    let mut child = bin()
+        .args(["clean", "--quiet", "--threads", "1", "--config"])
+        .arg(&cfg)
+        .arg("-o")
+        .arg(&out)
+        .arg("-")
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    use std::io::Write;
+    stdin
+        .write_all(b"{\"id\":\"a\",\"text\":\"Words.\"}\n")
+        .unwrap();
+    let started = std::time::Instant::now();
+    while std::fs::read_dir(&out_dir).unwrap().count() == 0 {
+        assert!(started.elapsed().as_secs() < 30, "no temporary file");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let pid = i32::try_from(child.id()).unwrap();
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let status = child.wait().unwrap();
+    drop(stdin);
+    assert_eq!(status.code(), Some(128 + libc::SIGTERM));
+    assert!(files(&out_dir).is_empty(), "{:?}", files(&out_dir));
+
+    // A crashed run of this host (a pid that cannot exist) left one: the
+    // next run removes it; another host's is named, not touched.
+    let host = host_name();
+    let stale = out_dir.join(format!(".o.jsonl.{host}.999999999.AbC123.tmp"));
+    let foreign = out_dir.join(".o.jsonl.elsewhere.example.12.AbC123.tmp");
+    std::fs::write(&stale, "half").unwrap();
+    std::fs::write(&foreign, "half").unwrap();
+    let input = tmp.path().join("in.jsonl");
+    std::fs::write(&input, "{\"id\":\"a\",\"text\":\"Words.\"}\n").unwrap();
+    let res = clean_args(&[os("--config"), os(&cfg), os("-o"), os(&out), os(&input)]);
+    let err = String::from_utf8_lossy(&res.stderr);
+    assert!(!stale.exists(), "{err}");
+    assert!(foreign.exists());
+    assert!(
+        err.contains("removed") && err.contains("host elsewhere.example"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_closed_stdout_ends_the_run_quietly() {
+    // Enough output to fill a pipe many times over.
+    let raw = root().join("raw");
+    let mut cmd = bin();
+    cmd.args(["clean", "--quiet", "-o", "-"]);
+    for _ in 0..40 {
+        cmd.arg(&raw);
+    }
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    use std::io::BufRead;
+    stdout.read_line(&mut first).unwrap();
+    assert!(first.starts_with("{\"id\""));
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+}
+
+#[test]
+fn records_round_trip_empty_dropped_values_exact_names_kept() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in.jsonl");
+    std::fs::write(
+        &input,
+        concat!(
+            "{\"id\":\"a\",\"text\":\"The river rose two metres overnight.\",\"n\":123456789012345678901234567890,\"f\":1.50,\"e\":1e400}\n",
+            "{\"id\":\"empty\",\"text\":\"\\n\\n\\n\"}\n",
+            "{\"id\":\"b\",\"body\":\"The council met again.\",\"text\":\"t\",\"input_text\":\"it\"}\n",
+        ),
+    )
+    .unwrap();
+    let out = tmp.path().join("o.jsonl");
+    let stats = tmp.path().join("s.json");
+    let res = clean_args(&[os("-o"), os(&out), os("--stats"), os(&stats), os(&input)]);
+    assert!(res.status.success());
+    let text = read(&out);
+    // Numbers come out with the digits they went in with (an exponent
+    // gets its sign).
+    assert!(
+        text.contains("\"n\":123456789012345678901234567890,\"f\":1.50,\"e\":1e+400"),
+        "{text}"
+    );
+    // The empty document is dropped and counted.
+    assert!(!text.contains("\"empty\""));
+    let s: serde_json::Value = serde_json::from_str(&read(&stats)).unwrap();
+    assert_eq!(
+        (s["docs_empty"].as_u64(), s["docs_out"].as_u64()),
+        (Some(1), Some(2))
+    );
+    let kept = tmp.path().join("k.jsonl");
+    let res = clean_args(&[os("--keep-empty"), os("-o"), os(&kept), os(&input)]);
+    assert!(res.status.success());
+    assert!(read(&kept).contains("{\"id\":\"empty\",\"source\":null,\"text\":\"\""));
+
+    // A carried field named like a column is renamed, never overwriting
+    // one the record has: `text` becomes input_input_text.
+    let renamed = tmp.path().join("r.jsonl");
+    let b = tmp.path().join("b.jsonl");
+    std::fs::write(
+        &b,
+        "{\"id\":\"b\",\"body\":\"The council met again.\",\"text\":\"t\",\"input_text\":\"it\"}\n",
+    )
+    .unwrap();
+    let res = clean_args(&[
+        os("--text-field"),
+        os("body"),
+        os("-o"),
+        os(&renamed),
+        os(&b),
+    ]);
+    assert!(res.status.success());
+    let v: serde_json::Value = serde_json::from_str(read(&renamed).trim()).unwrap();
+    assert_eq!(v["text"], "The council met again.");
+    assert_eq!(v["input_text"], "it");
+    assert_eq!(v["input_input_text"], "t");
+
+    // Cleaning an output again changes nothing, columns included, in
+    // JSONL and CSV.
+    let same = tmp.path().join("same.jsonl");
+    let text_in = read(&input);
+    let lines: Vec<&str> = text_in.lines().take(2).collect();
+    std::fs::write(
+        &same,
+        format!(
+            "{}\n{}\n{{\"id\":\"c\",\"source\":\"site\",\"text\":\"Menu\\nA story of the town.\",\"n\":\"x\",\"f\":2,\"e\":null}}\n",
+            lines[0], lines[1]
+        ),
+    )
+    .unwrap();
+    for name in ["o.jsonl", "o.csv"] {
+        let first = tmp.path().join(format!("first.{name}"));
+        let again = tmp.path().join(format!("again.{name}"));
+        assert!(clean_args(&[os("-o"), os(&first), os(&same)])
+            .status
+            .success());
+        assert!(clean_args(&[os("-o"), os(&again), os(&first)])
+            .status
+            .success());
+        assert_eq!(read(&first), read(&again), "{name}");
+    }
+}
