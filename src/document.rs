@@ -91,6 +91,9 @@ pub struct Document {
     pub position: u64,
     /// Input fields carried through untouched.
     pub fields: Fields,
+    /// The encoding `--encoding auto` detected for the document's file, on
+    /// the file's first document only (the stats count files).
+    pub detected_encoding: Option<&'static str>,
     lines: Vec<Line>,
     removals: Vec<Removal>,
     sentences: Option<Vec<Range<usize>>>,
