@@ -17,7 +17,7 @@ fn live() -> MutexGuard<'static, HashSet<PathBuf>> {
         .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// A temporary file registered for removal on a signal, for as long as
+/// A temporary file (or directory) registered for removal on a signal, for as long as
 /// this guard lives (its owner removes or renames it on the normal paths).
 #[derive(Debug)]
 pub struct Live(PathBuf);
@@ -51,7 +51,12 @@ pub fn install_signal_handler() -> std::io::Result<()> {
         .spawn(move || {
             if let Some(sig) = signals.forever().next() {
                 for path in live().drain() {
-                    let _ = std::fs::remove_file(&path);
+                    // A registered directory (stdin's spool) goes whole.
+                    if path.is_dir() {
+                        let _ = std::fs::remove_dir_all(&path);
+                    } else {
+                        let _ = std::fs::remove_file(&path);
+                    }
                 }
                 std::process::exit(128 + sig);
             }

@@ -10,7 +10,7 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{PipelineConfig, StageConfig};
-use crate::input::{InputOptions, InputSpec};
+use crate::input::{EncodingChoice, InputOptions, InputSpec, Spool, StreamFormat};
 use crate::output::{resolve_output, write_file_atomic, Compression, Format, OutputError, Unit};
 use crate::run::{self, OutputSpec, RunOptions};
 use crate::sbd::Splitter;
@@ -73,6 +73,9 @@ pub struct ExplainArgs {
     /// Input field names.
     #[command(flatten)]
     pub fields: FieldArgs,
+    /// How inputs are read.
+    #[command(flatten)]
+    pub read: ReadArgs,
 }
 
 /// Arguments of `bench`.
@@ -100,6 +103,9 @@ pub struct BenchArgs {
     /// Input field names.
     #[command(flatten)]
     pub fields: FieldArgs,
+    /// How inputs are read.
+    #[command(flatten)]
+    pub read: ReadArgs,
 }
 
 /// The run directory.
@@ -217,7 +223,56 @@ impl FieldArgs {
             text_field: self.text_field.clone(),
             id_field: self.id_field.clone(),
             source_field: self.source_field.clone(),
+            ..InputOptions::default()
         }
+    }
+}
+
+/// How inputs are read (`clean`, `explain`, `bench`).
+#[derive(Debug, Clone, Args)]
+pub struct ReadArgs {
+    /// Follow symbolic links inside directory inputs (loops are detected;
+    /// a file reached twice is read once).
+    #[arg(long)]
+    pub follow: bool,
+    /// CSV delimiter: one character, or `\t` (or `tab`) for tabs.
+    #[arg(long, value_parser = parse_delimiter, default_value = ",")]
+    pub delimiter: u8,
+    /// Format of stdin and of inputs whose name does not say (pipes,
+    /// /dev/fd/N from process substitution); default jsonl.
+    #[arg(long, value_enum)]
+    pub input_format: Option<StreamFormat>,
+    /// Text encoding: utf-8 (strict), auto (detected per file, counted in
+    /// the stats), or a name such as windows-1252, latin1, shift_jis.
+    #[arg(long, default_value = "utf-8")]
+    pub encoding: EncodingChoice,
+    /// A line (JSONL or CSV record, line of a text file) longer than this
+    /// many bytes is an error naming its file and line.
+    #[arg(long, default_value_t = crate::input::DEFAULT_MAX_LINE_BYTES)]
+    pub max_line_bytes: usize,
+}
+
+impl ReadArgs {
+    /// `fields` with these reading options.
+    fn options(&self, fields: &FieldArgs) -> InputOptions {
+        InputOptions {
+            follow: self.follow,
+            delimiter: self.delimiter,
+            format: self.input_format,
+            encoding: self.encoding,
+            max_line_bytes: self.max_line_bytes,
+            ..fields.options()
+        }
+    }
+}
+
+fn parse_delimiter(s: &str) -> Result<u8, String> {
+    match s {
+        "\\t" | "tab" | "\t" => Ok(b'\t'),
+        _ if s.len() == 1 && s.is_ascii() => Ok(s.as_bytes()[0]),
+        _ => Err(format!(
+            "`{s}`: the delimiter is one ASCII character, or \\t for tabs"
+        )),
     }
 }
 
@@ -234,7 +289,7 @@ pub struct CleanArgs {
     pub output: Option<String>,
     /// Clean one shard of a planned run (pass 2) instead: inputs, output
     /// and config come from RUN/manifest.json.
-    #[arg(long, conflicts_with_all = ["inputs", "output", "config", "format", "compression", "keep_empty", "unit", "removed_log", "stats", "text_field", "id_field", "source_field"])]
+    #[arg(long, conflicts_with_all = ["inputs", "output", "config", "format", "compression", "keep_empty", "unit", "removed_log", "stats", "text_field", "id_field", "source_field", "follow", "input_format"])]
     pub run: Option<PathBuf>,
     /// With --run: shard I of N (default: SLURM_ARRAY_TASK_ID, then JOB_COMPLETION_INDEX).
     #[arg(long, requires = "run")]
@@ -276,6 +331,9 @@ pub struct CleanArgs {
     /// Input field names.
     #[command(flatten)]
     pub fields: FieldArgs,
+    /// How inputs are read.
+    #[command(flatten)]
+    pub read: ReadArgs,
 }
 
 /// Arguments of `split-sentences`.
@@ -336,46 +394,27 @@ where
     }
 }
 
-/// Resolves input arguments. When pass 1 runs, stdin must be read twice,
-/// so it is spooled to a temporary file that lives as long as the
-/// returned guard.
-fn parse_inputs(args: &[String], config: &PipelineConfig) -> Result<(Vec<InputSpec>, Spooled)> {
-    let mut inputs = args
+/// Resolves input arguments. When pass 1 runs, stdin and other streams
+/// (pipes, `/dev/fd/N`) must be read twice, so they are spooled into a
+/// temporary directory of the run's own (beside `near`, the output), which
+/// lives as long as the returned guard; `opts` then reads the copies.
+fn parse_inputs(
+    args: &[String],
+    config: &PipelineConfig,
+    opts: &mut InputOptions,
+    near: Option<&std::path::Path>,
+) -> Result<(Vec<InputSpec>, Option<Spool>)> {
+    let inputs = args
         .iter()
-        .map(|a| InputSpec::from_arg(a))
+        .map(|a| InputSpec::from_arg_with(a, opts))
         .collect::<Result<Vec<_>, _>>()?;
     let spooled = if config.needs_corpus_profile() {
-        spool_stdin(&mut inputs)?
+        Spool::streams(&inputs, opts, near).context("spooling streams for the corpus profile")?
     } else {
-        Spooled(None)
+        None
     };
     Ok((inputs, spooled))
 }
-
-/// Reads stdin into a temporary file when it must be read twice (pass 1
-/// and pass 2).
-fn spool_stdin(inputs: &mut [InputSpec]) -> Result<Spooled> {
-    let Some(slot) = inputs.iter_mut().find(|s| **s == InputSpec::Stdin) else {
-        return Ok(Spooled(None));
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix("textclean-stdin-")
-        .suffix(".jsonl")
-        .tempfile()
-        .context("spooling stdin for the corpus profile")?;
-    io::copy(&mut io::stdin().lock(), &mut tmp).context("spooling stdin")?;
-    let path = tmp.into_temp_path();
-    *slot = InputSpec::Jsonl(path.to_path_buf());
-    let live = crate::cleanup::Live::register(&path);
-    Ok(Spooled(Some((path, live))))
-}
-
-/// Stdin spooled to a temporary file, removed when this is dropped (or
-/// on a signal).
-struct Spooled(
-    // Held only to be dropped at the end of the run.
-    #[allow(dead_code)] Option<(tempfile::TempPath, crate::cleanup::Live)>,
-);
 
 /// The absolute path of `p` with symbolic links of its existing part
 /// resolved, to compare two paths that may be spelled differently.
@@ -481,16 +520,21 @@ fn clean(args: CleanArgs) -> Result<ExitCode> {
     if args.unit == Unit::Sentence && !config.has_sentences() {
         anyhow::bail!("--unit sentence needs a sentences stage in the config");
     }
-    let opts = RunOptions {
+    let mut opts = RunOptions {
         threads: args.threads,
         progress: !args.quiet,
         fail_fast: args.fail_fast,
-        input: args.fields.options(),
+        input: args.read.options(&args.fields),
         ..RunOptions::default()
     };
     // clap requires -o unless --run, which returned above.
     let path = args.output.clone().unwrap_or_default();
     let (format, compression) = resolve_output(&path, args.format, args.compression)?;
+    let near = args
+        .output
+        .as_deref()
+        .filter(|o| *o != "-")
+        .map(std::path::Path::new);
     let output = OutputSpec {
         path,
         format,
@@ -501,7 +545,7 @@ fn clean(args: CleanArgs) -> Result<ExitCode> {
     let specs = args
         .inputs
         .iter()
-        .map(|a| InputSpec::from_arg(a))
+        .map(|a| InputSpec::from_arg_with(a, &opts.input))
         .collect::<Result<Vec<_>, _>>()?;
     check_output_paths(
         &specs,
@@ -511,7 +555,7 @@ fn clean(args: CleanArgs) -> Result<ExitCode> {
             ("--removed-log", args.removed_log.as_ref()),
         ],
     )?;
-    let (inputs, _spooled) = parse_inputs(&args.inputs, &config)?;
+    let (inputs, _spooled) = parse_inputs(&args.inputs, &config, &mut opts.input, near)?;
     // The pipeline compiles inside `run::clean`, alongside pass 1 when
     // there is one; a config error stops the run before any output.
     let outcome = run::clean(
@@ -545,11 +589,11 @@ fn finish(report: &crate::stats::Report, quiet: bool) -> ExitCode {
 
 fn explain(args: ExplainArgs) -> Result<ExitCode> {
     let config = load_config(args.config.as_ref())?;
-    let (inputs, _spooled) = parse_inputs(&args.inputs, &config)?;
-    let opts = RunOptions {
-        input: args.fields.options(),
+    let mut opts = RunOptions {
+        input: args.read.options(&args.fields),
         ..RunOptions::default()
     };
+    let (inputs, _spooled) = parse_inputs(&args.inputs, &config, &mut opts.input, None)?;
     let profile = if config.needs_corpus_profile() {
         run::build_profile(&inputs, &config, &opts)?
     } else {
@@ -582,20 +626,20 @@ fn explain(args: ExplainArgs) -> Result<ExitCode> {
 
 fn bench(args: BenchArgs) -> Result<ExitCode> {
     let config = load_config(args.config.as_ref())?;
+    let threads = args.threads.unwrap_or_else(run::default_threads);
+    let opts = RunOptions {
+        threads: Some(threads),
+        input: args.read.options(&args.fields),
+        ..RunOptions::default()
+    };
     let inputs = args
         .inputs
         .iter()
-        .map(|a| InputSpec::from_arg(a))
+        .map(|a| InputSpec::from_arg_with(a, &opts.input))
         .collect::<Result<Vec<_>, _>>()?;
     if inputs.contains(&InputSpec::Stdin) {
         anyhow::bail!("bench reads its inputs several times: give files, not -");
     }
-    let threads = args.threads.unwrap_or_else(run::default_threads);
-    let opts = RunOptions {
-        threads: Some(threads),
-        input: args.fields.options(),
-        ..RunOptions::default()
-    };
     let output = args
         .output
         .as_ref()

@@ -111,6 +111,9 @@ pub struct Document {
     pub source: Option<String>,
     /// Input fields carried through untouched.
     pub fields: Fields,
+    /// The encoding `--encoding auto` detected for the document's file, on
+    /// the file's first document only (the stats count files).
+    pub detected_encoding: Option<&'static str>,
     lines: Vec<Line>,
     removals: Vec<Removal>,
     sentences: Option<Vec<Range<usize>>>,

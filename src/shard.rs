@@ -193,6 +193,7 @@ impl PlannedFields {
             text_field: self.text.clone(),
             id_field: self.id.clone(),
             source_field: self.source.clone(),
+            ..InputOptions::default()
         }
     }
 }

@@ -76,6 +76,10 @@ pub struct Stats {
     pub sentences: u64,
     /// Removed lines by stage, then by reason.
     pub removed: BTreeMap<String, BTreeMap<String, u64>>,
+    /// Input files by the encoding `--encoding auto` detected (empty
+    /// without it).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub encodings: BTreeMap<String, u64>,
     /// Per-stage counters, in pipeline order.
     pub stages: Vec<(String, StageStats)>,
     /// Wall time spent reading input (sequential: files, decompression,
@@ -120,6 +124,9 @@ impl Stats {
         self.bytes_in += doc.bytes_in() as u64;
         self.bytes_out += text_len as u64;
         self.sentences += doc.sentences().map_or(0, |s| s.len() as u64);
+        if let Some(enc) = doc.detected_encoding {
+            *self.encodings.entry(enc.to_string()).or_default() += 1;
+        }
         // Runs once per removed line in the writer loop: allocate the
         // keys only the first time a (stage, reason) pair is seen.
         for r in doc.removals() {
@@ -151,6 +158,9 @@ impl AddAssign<&Stats> for Stats {
         self.sentences += o.sentences;
         self.read_time += o.read_time;
         self.decode_time += o.decode_time;
+        for (enc, n) in &o.encodings {
+            *self.encodings.entry(enc.clone()).or_default() += n;
+        }
         for (stage, reasons) in &o.removed {
             let mine = self.removed.entry(stage.clone()).or_default();
             for (reason, n) in reasons {
@@ -218,6 +228,14 @@ impl Report {
         let _ = writeln!(t, "bytes   {:>12} in {:>12} out", s.bytes_in, s.bytes_out);
         if s.sentences > 0 {
             let _ = writeln!(t, "sentences {:>10}", s.sentences);
+        }
+        if !s.encodings.is_empty() {
+            let found: Vec<String> = s
+                .encodings
+                .iter()
+                .map(|(enc, n)| format!("{enc} {n}"))
+                .collect();
+            let _ = writeln!(t, "files by detected encoding: {}", found.join(", "));
         }
         if !s.removed.is_empty() {
             let _ = writeln!(t, "removed by stage and reason:");
