@@ -56,6 +56,9 @@ pub enum Command {
     /// Write and submit a run's Slurm job chain (profile array, merge-profile,
     /// clean array, merge), skipping completed shards; prints the job ids.
     Slurm(SlurmArgs),
+    /// Fit the boilerplate stage's line scorer to labelled pages and print
+    /// its site-disjoint cross-validated figures.
+    TrainBoilerplate(crate::stage::boilerplate::train::TrainArgs),
 }
 
 /// Arguments of `explain`.
@@ -391,6 +394,11 @@ where
         Command::MergeProfile(args) => merge_profile(args),
         Command::Merge(args) => merge(args),
         Command::Slurm(args) => slurm(args),
+        Command::TrainBoilerplate(args) => {
+            let config = load_config(args.config.as_ref())?;
+            crate::stage::boilerplate::train::run(args, config)?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -383,7 +383,8 @@ impl PipelineConfig {
             built.push(match stage {
                 StageConfig::Normalize(c) => AnyStage::Normalize(c.build()),
                 StageConfig::Boilerplate(c) => AnyStage::Boilerplate(Box::new(
-                    c.build_stage(profile).map_err(|(k, m)| at(&k, m))?,
+                    c.build_stage(profile, &self.base_dir)
+                        .map_err(|(k, m)| at(&k, m))?,
                 )),
                 StageConfig::Quotes(c) => AnyStage::Quotes(c.build()),
                 StageConfig::Captions(c) => AnyStage::Captions(c.build()),

@@ -90,7 +90,14 @@ impl Context<'_> {
         }
     }
 
-    pub(super) fn run(mut self) {
+    /// Runs the heuristics and hands back the line infos (with the list
+    /// marks they set) for the learned scorer.
+    pub(super) fn run(mut self) -> Vec<LineInfo> {
+        self.run_inner();
+        self.info
+    }
+
+    fn run_inner(&mut self) {
         let n = self.info.len();
         if n == 0 {
             return;

@@ -20,13 +20,16 @@
 //! [`Boilerplate::classify`] is linear in the size of the document and never fails.
 
 mod context;
+pub mod model;
 mod required;
 mod rules;
 mod shape;
+pub mod train;
 
 use std::collections::HashSet;
 use std::fmt;
 use std::num::{NonZeroU32, NonZeroUsize};
+use std::path::{Path, PathBuf};
 
 use crate::par::{join, par_map};
 use aho_corasick::dfa::DFA;
@@ -80,6 +83,25 @@ pub struct BoilerplateConfig {
     /// Thresholds of the corpus-repeat rule.
     #[serde(default)]
     pub repeat: RepeatConfig,
+    /// The learned line scorer that weighs the rules' and heuristics'
+    /// verdicts with the line's features.
+    #[serde(default)]
+    pub model: ModelConfig,
+}
+
+/// The learned line scorer (see `textclean train-boilerplate`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelConfig {
+    /// Turns the scorer on: the rules and heuristics still run, and their
+    /// verdicts become features; the model's decision is final.
+    #[serde(default)]
+    pub enabled: bool,
+    /// A model file written by `train-boilerplate` (relative to the config
+    /// file's directory); unset = the model built into the binary
+    /// (`config/boilerplate_model.json`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
 }
 
 /// A named group of rules that share a reason, e.g. "ads" or "cookie".
@@ -367,10 +389,13 @@ pub enum BoilerplateError {
     /// The literal automaton could not be built.
     #[error("groups: literal rules: {0}")]
     Literals(#[from] aho_corasick::BuildError),
+    /// The model file cannot be read or parsed.
+    #[error("model.path: {0}")]
+    Model(String),
 }
 
 /// Names of the built-in heuristics, in id order after the groups' ids.
-const CONTEXT_RULES: [&str; 9] = [
+const CONTEXT_RULES: [&str; 10] = [
     "context/kicker",
     "context/leading_menu",
     "context/menu_run",
@@ -380,6 +405,7 @@ const CONTEXT_RULES: [&str; 9] = [
     "context/section",
     "context/neighbour",
     "repeat/corpus",
+    "model/score",
 ];
 const CTX_KICKER: usize = 0;
 const CTX_LEADING: usize = 1;
@@ -390,6 +416,7 @@ const CTX_TRAILING: usize = 5;
 const CTX_SECTION: usize = 6;
 const CTX_NEIGHBOUR: usize = 7;
 const CTX_REPEAT: usize = 8;
+const CTX_MODEL: usize = 9;
 
 /// Literal kinds, in the order of their ids inside a group.
 const KIND_EXACT: usize = 0;
@@ -431,12 +458,39 @@ pub struct Boilerplate {
     protect: RegexSet,
     context: ContextConfig,
     repeat: RepeatConfig,
+    /// Family index of every rule id, for the scorer's rule features.
+    families: Vec<usize>,
+    n_families: usize,
+    /// The learned scorer, bound to this classifier's feature layout.
+    model: Option<model::BoundModel>,
 }
 
 impl Boilerplate {
     /// Compiles the config; every error names the group and rule index
     /// (e.g. `groups[2].regex[0]: …`).
     pub fn build(cfg: &BoilerplateConfig) -> Result<Boilerplate, BoilerplateError> {
+        Boilerplate::build_in(cfg, Path::new("."))
+    }
+
+    /// Like [`Boilerplate::build`], resolving a relative `model.path`
+    /// against `base_dir` (the config file's directory).
+    pub fn build_in(
+        cfg: &BoilerplateConfig,
+        base_dir: &Path,
+    ) -> Result<Boilerplate, BoilerplateError> {
+        let mut bp = Boilerplate::build_rules(cfg)?;
+        if cfg.model.enabled {
+            let file = match &cfg.model.path {
+                None => model::ModelFile::from_json(model::BUILTIN_MODEL),
+                Some(p) => model::ModelFile::load(&base_dir.join(p)),
+            }
+            .map_err(BoilerplateError::Model)?;
+            bp.model = Some(model::BoundModel::bind(file, &model::feature_names(&bp)));
+        }
+        Ok(bp)
+    }
+
+    fn build_rules(cfg: &BoilerplateConfig) -> Result<Boilerplate, BoilerplateError> {
         let mut seen = HashSet::new();
         let mut names = Vec::with_capacity(cfg.groups.len() * 3 + CONTEXT_RULES.len());
         let mut groups = Vec::with_capacity(cfg.groups.len());
@@ -566,7 +620,7 @@ impl Boilerplate {
         }
         let protect = protect?;
 
-        Ok(Boilerplate {
+        let mut bp = Boilerplate {
             groups,
             names,
             literals,
@@ -577,7 +631,19 @@ impl Boilerplate {
             protect,
             context: cfg.context.clone(),
             repeat: cfg.repeat.clone(),
-        })
+            families: Vec::new(),
+            n_families: 0,
+            model: None,
+        };
+        let (families, fams) = model::rule_families(&bp);
+        bp.families = families;
+        bp.n_families = fams.len();
+        Ok(bp)
+    }
+
+    /// Names of the scorer's features, in the order of a feature row.
+    pub fn feature_names(&self) -> Vec<String> {
+        model::feature_names(self)
     }
 
     /// Stable "group/rule" name of a rule id for stats and the removed-lines log,
@@ -694,6 +760,29 @@ impl Boilerplate {
         repeats: &dyn RepeatLookup,
         out: &mut Vec<Option<RuleId>>,
     ) {
+        let Some(model) = &self.model else {
+            self.classify_rules(lines, repeats, out);
+            return;
+        };
+        let (nb, rows, width) = self.features(lines, repeats, out);
+        let (_, remove) = model.decide(&rows, width);
+        for (&i, &r) in nb.iter().zip(&remove) {
+            if !r {
+                out[i] = None;
+            } else if out[i].is_none() {
+                out[i] = Some(self.context_id(CTX_MODEL));
+            }
+        }
+    }
+
+    /// Rules, repeats and context heuristics only (no learned scorer);
+    /// returns the line infos.
+    fn classify_rules(
+        &self,
+        lines: &[&str],
+        repeats: &dyn RepeatLookup,
+        out: &mut Vec<Option<RuleId>>,
+    ) -> Vec<LineInfo> {
         out.clear();
         out.resize(lines.len(), None);
         let info = self.line_infos(lines, repeats, out);
@@ -704,8 +793,31 @@ impl Boilerplate {
                 info,
                 out,
             }
-            .run();
+            .run()
+        } else {
+            info
         }
+    }
+
+    /// The scorer's view of a document: runs the rules and heuristics
+    /// (their verdicts go to `out`) and returns the non-blank line indices
+    /// and their feature rows (row-major, `width` columns).
+    pub(crate) fn features(
+        &self,
+        lines: &[&str],
+        repeats: &dyn RepeatLookup,
+        out: &mut Vec<Option<RuleId>>,
+    ) -> (Vec<usize>, Vec<f32>, usize) {
+        let info = self.classify_rules(lines, repeats, out);
+        model::line_features(
+            self,
+            &self.families,
+            self.n_families,
+            lines,
+            &info,
+            out,
+            repeats,
+        )
     }
 
     /// Pass 1 over the lines: shape features, rules, protections and repeats.
@@ -801,8 +913,9 @@ impl BoilerplateConfig {
     pub fn build_stage(
         &self,
         profile: &Arc<CorpusProfile>,
+        base_dir: &Path,
     ) -> Result<BoilerplateStage, (String, String)> {
-        let inner = Boilerplate::build(self).map_err(|e| {
+        let inner = Boilerplate::build_in(self, base_dir).map_err(|e| {
             let text = e.to_string();
             match text.split_once(": ") {
                 Some((key, msg)) => (key.to_string(), msg.to_string()),
@@ -835,6 +948,69 @@ impl BoilerplateStage {
     }
 }
 
+/// The classifier reads blocks (lines between blank lines). Blank lines were
+/// removed by `normalize`, but their place is still known: a gap in the
+/// input line numbers. Re-inserts one "" there; returns the view and, for
+/// each line of the document, its index in the view.
+fn classifier_view(doc: &Document) -> (Vec<&str>, Vec<usize>) {
+    let mut view: Vec<&str> = Vec::with_capacity(doc.lines().len() * 2);
+    let mut index: Vec<usize> = Vec::with_capacity(doc.lines().len());
+    let mut prev_origin = 0;
+    for line in doc.lines() {
+        if line.origin > prev_origin + 1 && prev_origin > 0 {
+            view.push("");
+        }
+        // A joined paragraph ends at its last input line.
+        prev_origin = line.origin + line.span - 1;
+        index.push(view.len());
+        view.push(&line.text);
+    }
+    (view, index)
+}
+
+impl BoilerplateStage {
+    /// The scorer's feature rows for `doc` as this stage would see it (the
+    /// stages before it applied), with each row's input line number
+    /// (1-based) and the rules' and heuristics' verdict; `width` columns.
+    pub(crate) fn doc_features(&self, doc: &Document) -> DocFeatures {
+        let (view, index) = classifier_view(doc);
+        let lookup = ProfileLookup {
+            profile: &self.profile,
+            seed: source_seed(doc.source.as_deref()),
+        };
+        let mut verdicts = Vec::new();
+        let (nb, rows, width) = self.inner.features(&view, &lookup, &mut verdicts);
+        // View index -> input line number.
+        let mut origin_of = vec![0u32; view.len()];
+        for (line, &v) in doc.lines().iter().zip(&index) {
+            origin_of[v] = line.origin;
+        }
+        DocFeatures {
+            origins: nb.iter().map(|&v| origin_of[v]).collect(),
+            rule_removed: nb.iter().map(|&v| verdicts[v].is_some()).collect(),
+            rows,
+            width,
+        }
+    }
+
+    /// The classifier.
+    pub(crate) fn classifier(&self) -> &Boilerplate {
+        &self.inner
+    }
+}
+
+/// One document's feature rows (see [`BoilerplateStage::doc_features`]).
+pub(crate) struct DocFeatures {
+    /// Input line number (1-based) of each row.
+    pub(crate) origins: Vec<u32>,
+    /// The rules' and heuristics' verdict of each row.
+    pub(crate) rule_removed: Vec<bool>,
+    /// Row-major feature matrix.
+    pub(crate) rows: Vec<f32>,
+    /// Columns per row.
+    pub(crate) width: usize,
+}
+
 /// The corpus profile as the classifier asks it, for one document's source.
 struct ProfileLookup<'a> {
     profile: &'a CorpusProfile,
@@ -853,21 +1029,7 @@ impl Stage for BoilerplateStage {
     }
 
     fn apply(&self, doc: &mut Document, stats: &mut StageStats) {
-        // The classifier reads blocks (lines between blank lines). Blank
-        // lines were removed by `normalize`, but their place is still
-        // known: a gap in the input line numbers. Re-insert one "" there.
-        let mut view: Vec<&str> = Vec::with_capacity(doc.lines().len() * 2);
-        let mut index: Vec<usize> = Vec::with_capacity(doc.lines().len());
-        let mut prev_origin = 0;
-        for line in doc.lines() {
-            if line.origin > prev_origin + 1 && prev_origin > 0 {
-                view.push("");
-            }
-            // A joined paragraph ends at its last input line.
-            prev_origin = line.origin + line.span - 1;
-            index.push(view.len());
-            view.push(&line.text);
-        }
+        let (view, index) = classifier_view(doc);
         let lookup = ProfileLookup {
             profile: &self.profile,
             seed: source_seed(doc.source.as_deref()),
@@ -1487,6 +1649,7 @@ mod tests {
             protect: vec![],
             context: ContextConfig::default(),
             repeat: RepeatConfig::default(),
+            model: ModelConfig::default(),
         };
         cfg.groups[2].regex = vec!["ok".into(), "\\b(unclosed".into()];
         let err = Boilerplate::build(&cfg).unwrap_err().to_string();
@@ -1511,6 +1674,77 @@ mod tests {
         cfg.protect = vec!["ok".into(), "[".into()];
         let err = Boilerplate::build(&cfg).unwrap_err().to_string();
         assert!(err.starts_with("protect[1]: "), "{err}");
+    }
+
+    /// The built-in model binds to the default rules' features and keeps
+    /// the article; a model file that is not there is an error naming the key.
+    #[test]
+    fn builtin_model_scores_lines() {
+        let mut cfg = default_config();
+        cfg.model.enabled = true;
+        let bp = Boilerplate::build(&cfg).expect("the built-in model loads");
+        let doc = format!(
+            "Skip to main content\nSign in\nNews\nSport\n\nLibrary to open late\n\nBy Jane Smith\n\n\
+             {PARA_A}\n\n{PARA_B}\n\n{PARA_C}\n\nShare on Facebook\nCopyright 2024 The Bugle. All rights reserved."
+        );
+        let v = verdicts(&bp, &doc, &NoRepeats);
+        let verdict = |l: &str| v.iter().find(|(x, _)| x == l).map(|(_, r)| r.as_str());
+        for kept in [PARA_A, PARA_B, PARA_C, "By Jane Smith"] {
+            assert_eq!(verdict(kept), Some(""), "{kept}: {v:#?}");
+        }
+        assert_eq!(v, verdicts(&bp, &doc, &NoRepeats), "deterministic");
+
+        cfg.model.path = Some(PathBuf::from("no/such/model.json"));
+        let err = Boilerplate::build(&cfg).unwrap_err().to_string();
+        assert!(err.starts_with("model.path: "), "{err}");
+    }
+
+    /// A model trained with another config's rule groups still binds: the
+    /// features it does not find read as 0.
+    #[test]
+    fn model_binds_by_feature_name() {
+        let bp = default_bp();
+        let names = bp.feature_names();
+        let file = model::ModelFile {
+            version: 1,
+            features: vec!["no_such_feature".into(), "words_ln".into()],
+            base: 0.0,
+            bias: 0.0,
+            switch_cost: 0.0,
+            trees: vec![model::Tree {
+                nodes: vec![
+                    model::Node {
+                        feature: 1,
+                        threshold: 1.0,
+                        left: 1,
+                        right: 2,
+                        value: 0.0,
+                    },
+                    model::Node {
+                        feature: -1,
+                        threshold: 0.0,
+                        left: 0,
+                        right: 0,
+                        value: 1.0,
+                    },
+                    model::Node {
+                        feature: -1,
+                        threshold: 0.0,
+                        left: 0,
+                        right: 0,
+                        value: -1.0,
+                    },
+                ],
+            }],
+            trained: String::new(),
+        };
+        let bound = model::BoundModel::bind(file, &names);
+        let mut row = vec![0f32; names.len() + 1];
+        // One word: ln(2) <= 1 goes left (+1, remove); ten words go right.
+        row[0] = 2f32.ln();
+        assert_eq!(bound.decide(&row, row.len()).1, vec![true]);
+        row[0] = 11f32.ln();
+        assert_eq!(bound.decide(&row, row.len()).1, vec![false]);
     }
 
     #[test]
