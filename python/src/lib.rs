@@ -72,33 +72,52 @@ fn run_error(e: run::RunError) -> PyErr {
     }
 }
 
+/// What `Pipeline.__reduce__` gives pickle: the class and its arguments.
+type Reduced<'py> = (Bound<'py, PyAny>, (Bound<'py, PyAny>, Option<PathBuf>));
+
+/// How a `Pipeline` was given its config, kept so that pickling can
+/// rebuild it (in a `Dataset.map(num_proc=...)` worker, say).
+#[derive(Debug, Clone)]
+enum ConfigArg {
+    Default,
+    Path(PathBuf),
+    Text(String),
+}
+
 /// The config a Python caller named: `None` for the built-in one, a path
 /// (`str` or `os.PathLike`), or TOML text (a `str` with a newline or `=`,
 /// which no sensible path has).
-fn load_config(config: Option<&Bound<'_, PyAny>>) -> PyResult<PipelineConfig> {
+fn load_config(config: Option<&Bound<'_, PyAny>>) -> PyResult<(PipelineConfig, ConfigArg)> {
     let Some(config) = config.filter(|c| !c.is_none()) else {
-        return Ok(PipelineConfig::default_config());
+        return Ok((PipelineConfig::default_config(), ConfigArg::Default));
     };
     let py = config.py();
-    if let Ok(s) = config.cast::<PyString>() {
+    let path = if let Ok(s) = config.cast::<PyString>() {
         let s = s.to_cow()?.into_owned();
         if s.contains('\n') || s.contains('=') {
-            return guarded(py, || {
+            let cfg = guarded(py, || {
                 PipelineConfig::from_toml_str(&s, "<config text>", Path::new("."))
                     .map_err(config_error)
-            });
+            })?;
+            return Ok((cfg, ConfigArg::Text(s)));
         }
-        return guarded(py, || {
-            PipelineConfig::load(Path::new(&s)).map_err(config_error)
-        });
-    }
-    let path: PathBuf = config.extract().map_err(|_| {
-        PyTypeError::new_err(format!(
-            "config: expected None, a path or TOML text, got {}",
-            type_name(config)
-        ))
-    })?;
-    guarded(py, || PipelineConfig::load(&path).map_err(config_error))
+        PathBuf::from(s)
+    } else {
+        config.extract().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "config: expected None, a path or TOML text, got {}",
+                type_name(config)
+            ))
+        })?
+    };
+    let cfg = guarded(py, || PipelineConfig::load(&path).map_err(config_error))?;
+    Ok((cfg, ConfigArg::Path(absolute(path))))
+}
+
+/// `path` made absolute against the working directory (as it is now), so
+/// that a pickled `Pipeline` finds its files from another directory.
+fn absolute(path: PathBuf) -> PathBuf {
+    std::path::absolute(&path).unwrap_or(path)
 }
 
 fn type_name(obj: &Bound<'_, PyAny>) -> String {
@@ -237,28 +256,57 @@ fn threads_or_default(threads: Option<usize>) -> PyResult<usize> {
 struct PyPipeline {
     pipeline: Pipeline,
     config: PipelineConfig,
-    has_profile: bool,
-    /// Pools by thread count, built on first use: a pool per call would
-    /// start threads for every batch of a `Dataset.map`.
-    pools: Mutex<HashMap<usize, Arc<rayon::ThreadPool>>>,
+    config_arg: ConfigArg,
+    profile_path: Option<PathBuf>,
+    /// Worker pools by thread count, built on first use: a pool per call
+    /// would start threads for every batch of a `Dataset.map`.
+    pools: Mutex<Pools>,
+}
+
+/// Rayon pools by thread count, for one process. A forked child (a
+/// `multiprocessing` or `Dataset.map(num_proc=...)` worker) inherits the
+/// pools but not their threads, so work sent to them would wait forever:
+/// a child starts its own. For the same reason nothing here uses rayon's
+/// global pool, which a fork breaks the same way.
+struct Pools {
+    pid: u32,
+    by_threads: HashMap<usize, Arc<rayon::ThreadPool>>,
+}
+
+impl Pools {
+    fn new() -> Mutex<Pools> {
+        Mutex::new(Pools {
+            pid: std::process::id(),
+            by_threads: HashMap::new(),
+        })
+    }
+}
+
+fn pool_of(pools: &Mutex<Pools>, threads: usize) -> PyResult<Arc<rayon::ThreadPool>> {
+    let mut pools = pools
+        .lock()
+        .map_err(|_| PyRuntimeError::new_err("thread pool cache poisoned by a panic"))?;
+    if pools.pid != std::process::id() {
+        // The parent's pools: their threads are not in this process, and
+        // dropping them would wait for those threads. Let them go unfreed.
+        std::mem::forget(std::mem::take(&mut pools.by_threads));
+        pools.pid = std::process::id();
+    }
+    if let Some(p) = pools.by_threads.get(&threads) {
+        return Ok(Arc::clone(p));
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .build()
+        .map_err(|e| PyRuntimeError::new_err(format!("thread pool: {e}")))?;
+    let pool = Arc::new(pool);
+    pools.by_threads.insert(threads, Arc::clone(&pool));
+    Ok(pool)
 }
 
 impl PyPipeline {
     fn pool(&self, threads: usize) -> PyResult<Arc<rayon::ThreadPool>> {
-        let mut pools = self
-            .pools
-            .lock()
-            .map_err(|_| PyRuntimeError::new_err("thread pool cache poisoned by a panic"))?;
-        if let Some(p) = pools.get(&threads) {
-            return Ok(Arc::clone(p));
-        }
-        let pool = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads)
-            .build()
-            .map_err(|e| PyRuntimeError::new_err(format!("thread pool: {e}")))?;
-        let pool = Arc::new(pool);
-        pools.insert(threads, Arc::clone(&pool));
-        Ok(pool)
+        pool_of(&self.pools, threads)
     }
 
     fn clean_doc(&self, mut doc: Document) -> CleanedDoc {
@@ -277,23 +325,42 @@ impl PyPipeline {
         config: Option<&Bound<'_, PyAny>>,
         profile: Option<PathBuf>,
     ) -> PyResult<PyPipeline> {
-        let config = load_config(config)?;
+        let (config, config_arg) = load_config(config)?;
         guarded(py, || {
-            let has_profile = profile.is_some();
-            let profile = match &profile {
+            let loaded = match &profile {
                 Some(p) => load_profile(p)?,
                 None => CorpusProfile::empty(),
             };
-            let pipeline = config
-                .build_shared(Arc::new(profile))
+            // Compiling the rules runs on a pool (see `run::par_map`): this
+            // pipeline's own, the one `clean_batch(threads=None)` uses.
+            let pools = Pools::new();
+            let pipeline = pool_of(&pools, run::default_threads())?
+                .install(|| config.build_shared(Arc::new(loaded)))
                 .map_err(config_error)?;
             Ok(PyPipeline {
                 pipeline,
                 config,
-                has_profile,
-                pools: Mutex::new(HashMap::new()),
+                config_arg,
+                profile_path: profile.map(absolute),
+                pools,
             })
         })
+    }
+
+    /// Pickles as its arguments (the config as given, the profile's path):
+    /// unpickling builds the pipeline again from them.
+    fn __reduce__<'py>(slf: &Bound<'py, Self>) -> PyResult<Reduced<'py>> {
+        let py = slf.py();
+        let this = slf.get();
+        let config = match &this.config_arg {
+            ConfigArg::Default => py.None().into_bound(py),
+            ConfigArg::Path(p) => p.into_pyobject(py)?.into_any(),
+            ConfigArg::Text(t) => PyString::new(py, t).into_any(),
+        };
+        Ok((
+            slf.get_type().into_any(),
+            (config, this.profile_path.clone()),
+        ))
     }
 
     /// Names of the stages, in order.
@@ -401,7 +468,10 @@ impl PyPipeline {
             "Pipeline(stages={:?}, config={:?}, profile={})",
             self.pipeline.names(),
             self.config.origin,
-            if self.has_profile { "loaded" } else { "none" }
+            self.profile_path.as_ref().map_or_else(
+                || "None".to_string(),
+                |p| format!("{:?}", p.display().to_string())
+            )
         )
     }
 }
@@ -606,7 +676,7 @@ fn build_profile(
     id_field: String,
     source_field: String,
 ) -> PyResult<()> {
-    let config = load_config(config)?;
+    let (config, _) = load_config(config)?;
     let threads = threads_or_default(threads)?;
     guarded(py, || {
         let inputs = paths

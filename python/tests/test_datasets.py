@@ -26,3 +26,15 @@ def test_datasets_map_on_a_pipeline_without_sentences():
     out = ds.map(textclean.datasets_map(textclean.Pipeline('[[stages]]\ntype = "normalize"\n')), batched=True)
     assert out["text"] == ["a b", "Hide Ad\n\nc"]
     assert out["n"] == [1, 2]
+
+
+def test_datasets_map_in_worker_processes(bench_prefix, bench_prefix_cli, bench_prefix_profile):
+    # num_proc pickles the function, and with it the pipeline (rebuilt
+    # from its config and profile path in each worker).
+    records = read_jsonl(bench_prefix)[:40]
+    ds = datasets.Dataset.from_list(records)
+    pipeline = textclean.Pipeline(profile=bench_prefix_profile)
+    out = ds.map(textclean.datasets_map(pipeline), batched=True, batch_size=8, num_proc=2)
+    assert [(r["text"], r["sentences"]) for r in out] == [
+        (r["text"], r["sentences"]) for r in bench_prefix_cli[:40]
+    ]

@@ -257,3 +257,22 @@ def test_the_cli_is_in_the_wheel(tmp_path):
     assert done.returncode == 2 and done.stderr.startswith("textclean: ")
     done = run_cli("clean", "--no-such-flag")
     assert done.returncode == 2
+
+
+def test_pipelines_pickle_as_their_arguments(tmp_path):
+    import pickle
+
+    pages = shared_path("webdev/pages")
+    profile = textclean.build_profile([pages], tmp_path / "p.bin")
+    text = "Hide Ad\nHe waved. Mr. Smith left."
+    config = tmp_path / "c.toml"
+    config.write_text('[[stages]]\ntype = "normalize"\n')
+    for p in (
+        textclean.Pipeline(),
+        textclean.Pipeline(profile=profile),
+        textclean.Pipeline('[[stages]]\ntype = "quotes"\n'),
+        textclean.Pipeline(config),
+    ):
+        q = pickle.loads(pickle.dumps(p))
+        assert (q.stages, q.config, repr(q)) == (p.stages, p.config, repr(p))
+        assert q.clean(text).text == p.clean(text).text

@@ -69,12 +69,9 @@ class Cleaner:
         return [c.text for c in cleaned], [c.sentences for c in cleaned]
 
     def __call__(self, batch: Any) -> Any:
+        names = [n for n in (self.text_column, self.id_column, self.source_column) if n]
         if _is_arrow_table(batch):
-            columns = {
-                name: batch.column(name).to_pylist()
-                for name in (self.text_column, self.id_column, self.source_column)
-                if name and name in batch.column_names
-            }
+            columns = {n: batch.column(n).to_pylist() for n in names if n in batch.column_names}
             texts, sentences = self._clean(columns)
             import pyarrow as pa
 
@@ -88,7 +85,7 @@ class Cleaner:
             return out.append_column("sentences", pa.array(sentences, type=pa.list_(pa.string())))
         if hasattr(batch, "to_dict") and hasattr(batch, "columns"):
             # A pandas DataFrame.
-            texts, sentences = self._clean({c: batch[c].tolist() for c in batch.columns})
+            texts, sentences = self._clean({n: batch[n].tolist() for n in names if n in batch.columns})
             out = batch.copy()
             out[self.text_column] = texts
             out["sentences"] = sentences
