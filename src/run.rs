@@ -85,6 +85,8 @@ pub struct OutputSpec {
     pub unit: Unit,
     /// Compression of the file or stdout (none for txt).
     pub compression: Compression,
+    /// Sentences as `[start, end]` offsets instead of strings (doc unit).
+    pub spans: bool,
     /// Write documents whose every line was removed (by default they are
     /// dropped, and counted as `docs_empty`).
     pub keep_empty: bool,
@@ -646,7 +648,8 @@ pub(crate) fn clean_records(
         .map(|o| Sink::create(&o.path, o.format, o.compression))
         .transpose()?;
     let keep_empty = output.is_some_and(|o| o.keep_empty);
-    let mut renderer = output.map(|o| Renderer::new(o.format, o.unit, with_sentences));
+    let mut renderer =
+        output.map(|o| Renderer::new(o.format, o.unit, with_sentences).with_spans(o.spans));
     let mut header_done = renderer.as_ref().is_none_or(|r| !r.needs_fields());
     if let CsvColumns::Preset(first) = csv_columns {
         header_done = true;

@@ -958,6 +958,7 @@ impl Run {
             format: self.manifest.format.format(),
             unit: self.manifest.unit,
             compression: Compression::None,
+            spans: false,
             // As one process does by default (a plan has no --keep-empty).
             keep_empty: false,
         };
