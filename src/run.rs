@@ -448,14 +448,15 @@ pub fn clean(
 pub(crate) fn clean_part(
     records: impl Iterator<Item = Result<Raw, InputError>> + Send,
     config: &PipelineConfig,
-    profile: &CorpusProfile,
+    profile: std::sync::Arc<CorpusProfile>,
     output: &OutputSpec,
     removed_log: Option<&PathBuf>,
     csv_first: Option<&Document>,
     opts: &RunOptions,
 ) -> Result<Stats, RunError> {
     let pool = pool(opts)?;
-    let pipeline = pool.install(|| config.build(profile))?;
+    // Shared, not copied: a merged profile can hold millions of entries.
+    let pipeline = pool.install(|| config.build_shared(profile))?;
     clean_records(
         records,
         &pipeline,

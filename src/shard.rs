@@ -949,6 +949,8 @@ impl Run {
         } else {
             CorpusProfile::empty()
         };
+        // Read once and shared by the stages that need it, never copied.
+        let profile = std::sync::Arc::new(profile);
         // The old marker goes first: from here until the new one is
         // written, this shard does not look complete.
         remove_if_present(&self.marker_path(Pass::Clean, i))?;
@@ -975,7 +977,7 @@ impl Run {
         let stats = run::clean_part(
             &mut records,
             &self.config,
-            &profile,
+            profile,
             &output,
             log.as_ref(),
             first.as_ref(),
