@@ -11,7 +11,9 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::{PipelineConfig, StageConfig};
 use crate::input::{EncodingChoice, InputOptions, InputSpec, Spool, StreamFormat};
-use crate::output::{resolve_output, write_file_atomic, Compression, Format, OutputError, Unit};
+use crate::output::{
+    resolve_output, write_file_atomic, Compression, Format, OutputError, SentenceForm, Unit,
+};
 use crate::run::{self, OutputSpec, RunOptions};
 use crate::sbd::Splitter;
 use crate::shard::{self, PlanOptions, RunFormat, ShardArg, SlurmOptions};
@@ -292,7 +294,7 @@ pub struct CleanArgs {
     pub output: Option<String>,
     /// Clean one shard of a planned run (pass 2) instead: inputs, output
     /// and config come from RUN/manifest.json.
-    #[arg(long, conflicts_with_all = ["inputs", "output", "config", "format", "compression", "keep_empty", "unit", "removed_log", "stats", "text_field", "id_field", "source_field", "follow", "input_format"])]
+    #[arg(long, conflicts_with_all = ["inputs", "output", "config", "format", "compression", "keep_empty", "sentences", "unit", "removed_log", "stats", "text_field", "id_field", "source_field", "follow", "input_format"])]
     pub run: Option<PathBuf>,
     /// With --run: shard I of N (default: SLURM_ARRAY_TASK_ID, then JOB_COMPLETION_INDEX).
     #[arg(long, requires = "run")]
@@ -315,6 +317,10 @@ pub struct CleanArgs {
     /// One record per document or per sentence.
     #[arg(long, value_enum, default_value = "doc")]
     pub unit: Unit,
+    /// The sentences column of --unit doc: the sentence strings, or their
+    /// [start, end] UTF-8 byte offsets into the text.
+    #[arg(long, value_enum, default_value = "text")]
+    pub sentences: SentenceForm,
     /// Worker threads (default: SLURM_CPUS_PER_TASK, SLURM_CPUS_ON_NODE, or the CPU count).
     #[arg(long)]
     pub threads: Option<usize>,
@@ -548,8 +554,12 @@ fn clean(args: CleanArgs) -> Result<ExitCode> {
         format,
         unit: args.unit,
         compression,
+        spans: args.sentences == SentenceForm::Spans,
         keep_empty: args.keep_empty,
     };
+    if output.spans && (args.unit != Unit::Doc || output.format == Format::Txt) {
+        anyhow::bail!("--sentences spans is for --unit doc in JSONL or CSV");
+    }
     let specs = args
         .inputs
         .iter()
@@ -658,6 +668,7 @@ fn bench(args: BenchArgs) -> Result<ExitCode> {
                 format,
                 unit: Unit::Doc,
                 compression,
+                spans: false,
                 keep_empty: false,
             })
         })

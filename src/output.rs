@@ -202,6 +202,15 @@ pub fn resolve_output(
     Ok((format, compression))
 }
 
+/// How `--unit doc` writes the `sentences` column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SentenceForm {
+    /// The sentence strings.
+    Text,
+    /// `[start, end]` UTF-8 byte offsets into `text` (about half the size).
+    Spans,
+}
+
 /// What one output record is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Unit {
@@ -262,7 +271,95 @@ pub struct Renderer {
     format: Format,
     unit: Unit,
     with_sentences: bool,
+    spans: bool,
     csv_fields: Vec<String>,
+}
+
+/// Bytes a JSON string must escape: `"`, `\` and the controls below
+/// 0x20. The table gives the short escape, or `u` for `\u00XX`.
+const ESCAPE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = b'u';
+        i += 1;
+    }
+    t[b'\n' as usize] = b'n';
+    t[b'\r' as usize] = b'r';
+    t[b'\t' as usize] = b't';
+    t[0x08] = b'b';
+    t[0x0c] = b'f';
+    t[b'"' as usize] = b'"';
+    t[b'\\' as usize] = b'\\';
+    t
+};
+
+/// True when one of the 8 bytes of `w` is below 0x20, `"` or `\`
+/// (bit tricks from "Bit Twiddling Hacks": haszero and hasless).
+fn needs_escape(w: u64) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let below = w.wrapping_sub(ONES * 0x20) & !w;
+    let quote = (w ^ (ONES * u64::from(b'"'))).wrapping_sub(ONES) & !(w ^ (ONES * u64::from(b'"')));
+    let slash =
+        (w ^ (ONES * u64::from(b'\\'))).wrapping_sub(ONES) & !(w ^ (ONES * u64::from(b'\\')));
+    (below | quote | slash) & HIGH != 0
+}
+
+/// Appends `s` as a JSON string, byte for byte what serde_json writes: the
+/// text is scanned 8 bytes at a time and copied in runs, since prose has
+/// an escape every few hundred bytes (a paragraph break) at most.
+pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
+    let b = s.as_bytes();
+    out.reserve(b.len() + 2);
+    out.push(b'"');
+    let mut start = 0;
+    let mut i = 0;
+    while i < b.len() {
+        if i + 8 <= b.len() {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(&b[i..i + 8]);
+            if !needs_escape(u64::from_le_bytes(word)) {
+                i += 8;
+                continue;
+            }
+        }
+        let esc = ESCAPE[b[i] as usize];
+        if esc == 0 {
+            i += 1;
+            continue;
+        }
+        out.extend_from_slice(&b[start..i]);
+        if esc == b'u' {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX[usize::from(b[i] >> 4)]);
+            out.push(HEX[usize::from(b[i] & 0xf)]);
+        } else {
+            out.push(b'\\');
+            out.push(esc);
+        }
+        i += 1;
+        start = i;
+    }
+    out.extend_from_slice(&b[start..]);
+    out.push(b'"');
+}
+
+/// Appends `n` in decimal.
+fn write_u64(out: &mut Vec<u8>, n: u64) {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&buf[i..]);
 }
 
 fn field_as_text(v: &serde_json::Value) -> String {
@@ -279,8 +376,17 @@ impl Renderer {
             format,
             unit,
             with_sentences,
+            spans: false,
             csv_fields: Vec::new(),
         }
+    }
+
+    /// Writes each sentence as its `[start, end]` UTF-8 byte offsets in
+    /// the text instead of its text (`--sentences spans`, document unit):
+    /// the text is not repeated, so a JSONL output is about half the size.
+    pub fn with_spans(mut self, spans: bool) -> Renderer {
+        self.spans = spans;
+        self
     }
 
     /// CSV needs one header for the whole file: carried columns are those
@@ -335,9 +441,12 @@ impl Renderer {
     /// A CSV document with a carried field that is not in the header.
     pub fn render(&self, doc: &Document, out: &mut Vec<u8>) -> Result<(), OutputError> {
         let text = doc.text();
-        let sentences: Option<Vec<&str>> = doc
-            .sentences()
-            .map(|spans| spans.iter().map(|r| &text[r.clone()]).collect());
+        // Built only where a branch wants the strings: JSONL reads the
+        // spans straight from the document.
+        let sentence_strs = || -> Option<Vec<&str>> {
+            doc.sentences()
+                .map(|spans| spans.iter().map(|r| &text[r.clone()]).collect())
+        };
         match (self.format, self.unit) {
             (Format::Txt, Unit::Doc) => {
                 out.extend_from_slice(text.as_bytes());
@@ -346,33 +455,68 @@ impl Renderer {
                 }
             }
             (Format::Txt, Unit::Sentence) => {
-                for s in sentences.iter().flatten() {
+                for s in sentence_strs().iter().flatten() {
                     out.extend_from_slice(s.as_bytes());
                     out.push(b'\n');
                 }
             }
             (Format::Jsonl, Unit::Doc) => {
-                let replaced;
-                let fields = if self.with_sentences && doc.fields.contains_key("sentences") {
-                    let mut f = doc.fields.clone();
-                    f.shift_remove("sentences");
-                    replaced = f;
-                    &replaced
-                } else {
-                    &doc.fields
-                };
-                let rec = DocRecord {
-                    id: &doc.id,
-                    source: doc.source.as_deref(),
-                    text: &text,
-                    sentences: if self.with_sentences { sentences } else { None },
-                    fields,
-                };
-                write_json_line(out, &rec);
+                // The `DocRecord` layout, written straight into `out`.
+                out.extend_from_slice(b"{\"id\":");
+                write_json_str(out, &doc.id);
+                out.extend_from_slice(b",\"source\":");
+                match &doc.source {
+                    Some(s) => write_json_str(out, s),
+                    None => out.extend_from_slice(b"null"),
+                }
+                out.extend_from_slice(b",\"text\":");
+                write_json_str(out, &text);
+                if let (true, Some(spans)) = (self.with_sentences, doc.sentences()) {
+                    out.extend_from_slice(b",\"sentences\":[");
+                    for (i, r) in spans.iter().enumerate() {
+                        if i > 0 {
+                            out.push(b',');
+                        }
+                        if self.spans {
+                            out.push(b'[');
+                            write_u64(out, r.start as u64);
+                            out.push(b',');
+                            write_u64(out, r.end as u64);
+                            out.push(b']');
+                        } else {
+                            write_json_str(out, &text[r.clone()]);
+                        }
+                    }
+                    out.push(b']');
+                }
+                for (k, v) in &doc.fields {
+                    if self.replaces(k) {
+                        continue;
+                    }
+                    out.push(b',');
+                    write_json_str(out, k);
+                    out.push(b':');
+                    // Writing a JSON value into a Vec cannot fail.
+                    serde_json::to_writer(&mut *out, v).expect("JSON values serialise");
+                }
+                out.extend_from_slice(b"}\n");
             }
             (Format::Jsonl, Unit::Sentence) => {
-                for (index, s) in sentences.iter().flatten().enumerate() {
-                    write_json_line(out, &self.sentence_record(doc, index, s));
+                for (index, s) in sentence_strs().iter().flatten().enumerate() {
+                    // The `SentenceRecord` layout. `:` and digits need no
+                    // escaping, so the id is the doc id's escape + `:N`.
+                    out.extend_from_slice(b"{\"id\":");
+                    write_json_str(out, &doc.id);
+                    out.pop();
+                    out.push(b':');
+                    write_u64(out, index as u64);
+                    out.extend_from_slice(b"\",\"doc_id\":");
+                    write_json_str(out, &doc.id);
+                    out.extend_from_slice(b",\"index\":");
+                    write_u64(out, index as u64);
+                    out.extend_from_slice(b",\"text\":");
+                    write_json_str(out, s);
+                    out.extend_from_slice(b"}\n");
                 }
             }
             (Format::Csv, Unit::Doc) => {
@@ -394,7 +538,14 @@ impl Renderer {
                     text.clone(),
                 ];
                 if self.with_sentences {
-                    row.push(sentences.map(|s| s.join("\n")).unwrap_or_default());
+                    row.push(match (self.spans, doc.sentences()) {
+                        (true, Some(spans)) => {
+                            let pairs: Vec<[usize; 2]> =
+                                spans.iter().map(|r| [r.start, r.end]).collect();
+                            serde_json::to_string(&pairs).unwrap_or_default()
+                        }
+                        _ => sentence_strs().map(|s| s.join("\n")).unwrap_or_default(),
+                    });
                 }
                 row.extend(
                     self.csv_fields
@@ -404,7 +555,7 @@ impl Renderer {
                 write_csv_row(out, &row);
             }
             (Format::Csv, Unit::Sentence) => {
-                for (index, s) in sentences.iter().flatten().enumerate() {
+                for (index, s) in sentence_strs().iter().flatten().enumerate() {
                     let rec = self.sentence_record(doc, index, s);
                     write_csv_row(
                         out,
@@ -1022,6 +1173,92 @@ mod tests {
         // d.txt is a directory: the file gets the mark.
         assert_eq!(take("d"), PathBuf::from("d~2.txt"));
         assert_eq!(take("d.txt/b"), PathBuf::from("d.txt/b.txt"));
+    }
+
+    #[test]
+    fn json_strings_are_what_serde_json_writes() {
+        let mut cases: Vec<String> = (0u8..0x80).map(|b| char::from(b).to_string()).collect();
+        cases.extend(
+            [
+                "",
+                "plain words only",
+                "ab\"cdefgh\\ijk\nlmnopq\u{1}r",
+                "é«»—\u{2028}\u{7f}\u{85} 12345678\t",
+                "0123456\"",
+            ]
+            .map(String::from),
+        );
+        // Every position of an escape in and across the 8-byte words.
+        for at in 0..20 {
+            for c in ['"', '\\', '\n', '\u{1f}', 'é'] {
+                let mut s: String = "x".repeat(at);
+                s.push(c);
+                s.push_str(&"y".repeat(19 - at));
+                cases.push(s);
+            }
+        }
+        for s in cases {
+            let mut ours = Vec::new();
+            write_json_str(&mut ours, &s);
+            assert_eq!(ours, serde_json::to_vec(&s).unwrap(), "{s:?}");
+        }
+        let mut n = Vec::new();
+        for k in [0u64, 7, 10, 12345, u64::MAX] {
+            n.clear();
+            write_u64(&mut n, k);
+            assert_eq!(n, k.to_string().as_bytes());
+        }
+    }
+
+    #[test]
+    fn jsonl_records_are_what_the_serde_records_give() {
+        let mut doc = Document::new("d\"1", "One \"two\".\nThree.");
+        doc.source = Some("site/a".into());
+        doc.fields
+            .insert("n".into(), serde_json::json!([1, {"a": null}]));
+        doc.fields
+            .insert("sentences".into(), serde_json::json!("old"));
+        doc.set_sentences(vec![0..10, 12..18]);
+        let text = doc.text();
+        let sentences: Vec<&str> = vec![&text[0..10], &text[12..18]];
+        let mut fields = doc.fields.clone();
+        fields.shift_remove("sentences");
+        let mut want = Vec::new();
+        write_json_line(
+            &mut want,
+            &DocRecord {
+                id: &doc.id,
+                source: doc.source.as_deref(),
+                text: &text,
+                sentences: Some(sentences.clone()),
+                fields: &fields,
+            },
+        );
+        let mut got = Vec::new();
+        let r = Renderer::new(Format::Jsonl, Unit::Doc, true);
+        r.render(&doc, &mut got).unwrap();
+        assert_eq!(
+            String::from_utf8(got).unwrap(),
+            String::from_utf8(want).unwrap()
+        );
+        // Spans instead of strings.
+        let mut got = Vec::new();
+        r.clone().with_spans(true).render(&doc, &mut got).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&got).unwrap();
+        assert_eq!(v["sentences"], serde_json::json!([[0, 10], [12, 18]]));
+        // Sentence records.
+        let mut want = Vec::new();
+        for (i, s) in sentences.iter().enumerate() {
+            write_json_line(&mut want, &r.sentence_record(&doc, i, s));
+        }
+        let mut got = Vec::new();
+        Renderer::new(Format::Jsonl, Unit::Sentence, true)
+            .render(&doc, &mut got)
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(got).unwrap(),
+            String::from_utf8(want).unwrap()
+        );
     }
 
     #[test]

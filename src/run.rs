@@ -85,6 +85,8 @@ pub struct OutputSpec {
     pub unit: Unit,
     /// Compression of the file or stdout (none for txt).
     pub compression: Compression,
+    /// Sentences as `[start, end]` offsets instead of strings (doc unit).
+    pub spans: bool,
     /// Write documents whose every line was removed (by default they are
     /// dropped, and counted as `docs_empty`).
     pub keep_empty: bool,
@@ -446,14 +448,15 @@ pub fn clean(
 pub(crate) fn clean_part(
     records: impl Iterator<Item = Result<Raw, InputError>> + Send,
     config: &PipelineConfig,
-    profile: &CorpusProfile,
+    profile: std::sync::Arc<CorpusProfile>,
     output: &OutputSpec,
     removed_log: Option<&PathBuf>,
     csv_first: Option<&Document>,
     opts: &RunOptions,
 ) -> Result<Stats, RunError> {
     let pool = pool(opts)?;
-    let pipeline = pool.install(|| config.build(profile))?;
+    // Shared, not copied: a merged profile can hold millions of entries.
+    let pipeline = pool.install(|| config.build_shared(profile))?;
     clean_records(
         records,
         &pipeline,
@@ -646,7 +649,8 @@ pub(crate) fn clean_records(
         .map(|o| Sink::create(&o.path, o.format, o.compression))
         .transpose()?;
     let keep_empty = output.is_some_and(|o| o.keep_empty);
-    let mut renderer = output.map(|o| Renderer::new(o.format, o.unit, with_sentences));
+    let mut renderer =
+        output.map(|o| Renderer::new(o.format, o.unit, with_sentences).with_spans(o.spans));
     let mut header_done = renderer.as_ref().is_none_or(|r| !r.needs_fields());
     if let CsvColumns::Preset(first) = csv_columns {
         header_done = true;

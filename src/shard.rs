@@ -950,6 +950,8 @@ impl Run {
         } else {
             CorpusProfile::empty()
         };
+        // Read once and shared by the stages that need it, never copied.
+        let profile = std::sync::Arc::new(profile);
         // The old marker goes first: from here until the new one is
         // written, this shard does not look complete.
         remove_if_present(&self.marker_path(Pass::Clean, i))?;
@@ -959,6 +961,7 @@ impl Run {
             format: self.manifest.format.format(),
             unit: self.manifest.unit,
             compression: Compression::None,
+            spans: false,
             // As one process does by default (a plan has no --keep-empty).
             keep_empty: false,
         };
@@ -975,7 +978,7 @@ impl Run {
         let stats = run::clean_part(
             &mut records,
             &self.config,
-            &profile,
+            profile,
             &output,
             log.as_ref(),
             first.as_ref(),

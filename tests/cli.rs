@@ -862,3 +862,46 @@ fn records_round_trip_empty_dropped_values_exact_names_kept() {
         assert_eq!(read(&first), read(&again), "{name}");
     }
 }
+
+#[test]
+fn sentence_spans_point_into_the_text() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("o.jsonl");
+    let input = root().join("raw");
+    let res = clean_args(&[
+        os("--sentences"),
+        os("spans"),
+        os("-o"),
+        os(&out),
+        os(&input),
+    ]);
+    assert!(res.status.success());
+    let strings = tmp.path().join("s.jsonl");
+    assert!(clean_args(&[os("-o"), os(&strings), os(&input)])
+        .status
+        .success());
+    for (a, b) in read(&out).lines().zip(read(&strings).lines()) {
+        let (a, b): (serde_json::Value, serde_json::Value) = (
+            serde_json::from_str(a).unwrap(),
+            serde_json::from_str(b).unwrap(),
+        );
+        let text = a["text"].as_str().unwrap();
+        let from_spans: Vec<&str> = a["sentences"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| &text[p[0].as_u64().unwrap() as usize..p[1].as_u64().unwrap() as usize])
+            .collect();
+        assert_eq!(serde_json::json!(from_spans), b["sentences"]);
+    }
+    let res = clean_args(&[
+        os("--sentences"),
+        os("spans"),
+        os("--unit"),
+        os("sentence"),
+        os("-o"),
+        os(&out),
+        os(&input),
+    ]);
+    assert_eq!(res.status.code(), Some(2));
+}
