@@ -153,7 +153,7 @@ pub struct ShardArgs {
     /// Shard I of N (default: SLURM_ARRAY_TASK_ID, then JOB_COMPLETION_INDEX).
     #[arg(long)]
     pub shard: Option<ShardArg>,
-    /// Worker threads (default: SLURM_CPUS_PER_TASK, SLURM_CPUS_ON_NODE, or the CPU count).
+    /// Worker threads (default: RAYON_NUM_THREADS, SLURM_CPUS_PER_TASK, SLURM_CPUS_ON_NODE, or the CPU count).
     #[arg(long)]
     pub threads: Option<usize>,
     /// Stop at the first bad input record.
@@ -301,7 +301,7 @@ pub struct CleanArgs {
     /// One record per document or per sentence.
     #[arg(long, value_enum, default_value = "doc")]
     pub unit: Unit,
-    /// Worker threads (default: SLURM_CPUS_PER_TASK, SLURM_CPUS_ON_NODE, or the CPU count).
+    /// Worker threads (default: RAYON_NUM_THREADS, SLURM_CPUS_PER_TASK, SLURM_CPUS_ON_NODE, or the CPU count).
     #[arg(long)]
     pub threads: Option<usize>,
     /// Write every removed line with its stage and reason as JSONL.

@@ -315,3 +315,17 @@ fn process_substitution_is_a_stream_read_twice_through_its_copy() {
     assert!(res.status.success(), "{}", stderr(&res));
     assert_eq!(texts(&res), ["Through a process substitution."]);
 }
+
+#[test]
+fn rayon_num_threads_is_honoured_without_threads() {
+    let mut cmd = bin();
+    cmd.args(["bench", "--repeat", "1", "--json"])
+        .arg(common::root().join("raw"))
+        .env("RAYON_NUM_THREADS", "3")
+        .env_remove("SLURM_CPUS_PER_TASK")
+        .env_remove("SLURM_CPUS_ON_NODE");
+    let res = run(cmd, b"");
+    assert!(res.status.success(), "{}", stderr(&res));
+    let report: serde_json::Value = serde_json::from_slice(&res.stdout).unwrap();
+    assert_eq!(report["threads"], 3, "{report}");
+}
