@@ -19,24 +19,23 @@ fn clean(args: &[&str], stdin: &[u8]) -> Output {
     run(cmd, stdin)
 }
 
-fn ids(out: &Output) -> Vec<String> {
+/// The string field `key` of each JSONL record on stdout.
+fn field(out: &Output, key: &str) -> Vec<String> {
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| {
             let v: serde_json::Value = serde_json::from_str(l).unwrap();
-            v["id"].as_str().unwrap().to_string()
+            v[key].as_str().unwrap().to_string()
         })
         .collect()
 }
 
+fn ids(out: &Output) -> Vec<String> {
+    field(out, "id")
+}
+
 fn texts(out: &Output) -> Vec<String> {
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).unwrap();
-            v["text"].as_str().unwrap().to_string()
-        })
-        .collect()
+    field(out, "text")
 }
 
 fn stderr(out: &Output) -> String {
