@@ -6,9 +6,12 @@
 #
 #   bash benches/long_line.sh [MB] [BINARY]
 #
-# MB defaults to 200. Each case runs `clean` under /usr/bin/time -v and
-# prints the input size, the peak RSS and their ratio: the line as one JSONL
-# record, as a .txt file, and as a JSONL record over a 64 MB cap (an error).
+# MB defaults to 200. Each case runs under /usr/bin/time -v and prints the
+# input size, the peak RSS and their ratio: `clean` of the line as one JSONL
+# record (JSONL out, with sentences) and as a .txt file (txt out); `bench`
+# (output discarded) of both, with the default config and with no stages
+# (reading and decoding alone); and a JSONL record over the 64 MiB cap,
+# which must be an error with a small peak.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MB=${1:-200}
@@ -28,11 +31,26 @@ measure() {
   local name=$1 input=$2; shift 2
   local size; size=$(stat -c %s "$input")
   /usr/bin/time -v "$TC" clean --quiet "$@" -o "$DIR/out" "$input" 2> "$DIR/time.txt" || true
-  local kb; kb=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$DIR/time.txt")
-  python3 -c "import sys; s,k=int(sys.argv[2]),int(sys.argv[3])*1024; print(f'{sys.argv[1]:<28} input {s/2**20:8.1f} MiB  peak RSS {k/2**20:8.1f} MiB  {k/s:5.2f}x')" "$name" "$size" "$kb"
+  report "$name" "$size"
   grep -v '^\s' "$DIR/time.txt" | grep -i 'textclean:' | head -2 || true
   rm -rf "$DIR/out"
 }
-measure "jsonl, one ${MB} MB line" "$DIR/line.jsonl" --max-line-bytes $((MB * 2000000))
-measure "txt, one ${MB} MB line" "$DIR/line.txt" --format txt --max-line-bytes $((MB * 2000000))
-measure "jsonl over a 64 MB cap" "$DIR/line.jsonl"
+report() {
+  local name=$1 size=$2
+  local kb; kb=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$DIR/time.txt")
+  python3 -c "import sys; s,k=int(sys.argv[2]),int(sys.argv[3])*1024; print(f'{sys.argv[1]:<34} input {s/2**20:8.1f} MiB  peak RSS {k/2**20:8.1f} MiB  {k/s:5.2f}x')" "$name" "$size" "$kb"
+}
+bench_case() {
+  local name=$1 input=$2; shift 2
+  /usr/bin/time -v "$TC" bench --repeat 1 "$@" "$input" > /dev/null 2> "$DIR/time.txt" || true
+  report "$name" "$(stat -c %s "$input")"
+}
+printf 'stages = []\n' > "$DIR/none.toml"
+CAP=(--max-line-bytes $((MB * 2000000)))
+measure "clean jsonl -> jsonl" "$DIR/line.jsonl" "${CAP[@]}"
+measure "clean txt -> txt" "$DIR/line.txt" --format txt "${CAP[@]}"
+bench_case "bench jsonl (output discarded)" "$DIR/line.jsonl" "${CAP[@]}"
+bench_case "bench txt (output discarded)" "$DIR/line.txt" "${CAP[@]}"
+bench_case "bench jsonl, no stages (reading)" "$DIR/line.jsonl" --config "$DIR/none.toml" "${CAP[@]}"
+bench_case "bench txt, no stages (reading)" "$DIR/line.txt" --config "$DIR/none.toml" "${CAP[@]}"
+measure "clean jsonl over the 64 MiB cap" "$DIR/line.jsonl"

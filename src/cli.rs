@@ -159,7 +159,7 @@ pub struct ShardArgs {
     /// Shard I of N (default: SLURM_ARRAY_TASK_ID, then JOB_COMPLETION_INDEX).
     #[arg(long)]
     pub shard: Option<ShardArg>,
-    /// Worker threads (default: SLURM_CPUS_PER_TASK, SLURM_CPUS_ON_NODE, or the CPU count).
+    /// Worker threads (default: RAYON_NUM_THREADS, SLURM_CPUS_PER_TASK, SLURM_CPUS_ON_NODE, or the CPU count).
     #[arg(long)]
     pub threads: Option<usize>,
     /// Stop at the first bad input record.
@@ -321,7 +321,7 @@ pub struct CleanArgs {
     /// [start, end] UTF-8 byte offsets into the text.
     #[arg(long, value_enum, default_value = "text")]
     pub sentences: SentenceForm,
-    /// Worker threads (default: SLURM_CPUS_PER_TASK, SLURM_CPUS_ON_NODE, or the CPU count).
+    /// Worker threads (default: RAYON_NUM_THREADS, SLURM_CPUS_PER_TASK, SLURM_CPUS_ON_NODE, or the CPU count).
     #[arg(long)]
     pub threads: Option<usize>,
     /// Write every removed line with its stage and reason as JSONL

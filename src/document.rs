@@ -197,6 +197,47 @@ impl Document {
         }
     }
 
+    /// Like [`Document::new_keeping`], taking the text by value: a text of
+    /// one line (the common shape of a huge record) becomes that line
+    /// without a copy, so reading a long document costs its size once,
+    /// not twice.
+    pub(crate) fn from_string_keeping(
+        id: impl Into<String>,
+        mut text: String,
+        max_line: usize,
+    ) -> Document {
+        let bytes_in = text.len();
+        let body_len = text
+            .strip_suffix("\r\n")
+            .or_else(|| text.strip_suffix('\n'))
+            .or_else(|| text.strip_suffix('\r'))
+            .map_or(text.len(), str::len);
+        let body = &text[..body_len];
+        let one_line = !body.is_empty()
+            && memchr::memchr2(b'\n', b'\r', body.as_bytes()).is_none()
+            && !body.contains(['\u{85}', '\u{2028}', '\u{2029}']);
+        if !one_line {
+            return Document::new_keeping(id, &text, max_line);
+        }
+        text.truncate(body_len);
+        let lines = if body_len <= max_line {
+            vec![Line {
+                text,
+                origin: 1,
+                span: 1,
+            }]
+        } else {
+            Vec::new()
+        };
+        Document {
+            id: id.into(),
+            lines_in: lines.len(),
+            bytes_in,
+            lines,
+            ..Document::default()
+        }
+    }
+
     /// Sets the source (builder style).
     pub fn with_source(mut self, source: Option<String>) -> Document {
         self.source = source;
@@ -462,5 +503,19 @@ mod tests {
         });
         assert!(doc.sentences().is_none());
         assert_eq!(doc.text(), "A c.");
+    }
+
+    proptest::proptest! {
+        /// Taking the text by value splits it exactly as borrowing it does.
+        #[test]
+        fn owned_text_splits_like_borrowed(text in "(a|é| |\r|\n|\u{85}|\u{2028}){0,12}", cap in 0usize..8) {
+            let cap = if cap == 7 { usize::MAX } else { cap };
+            let borrowed = Document::new_keeping("d", &text, cap);
+            let owned = Document::from_string_keeping("d", text.clone(), cap);
+            proptest::prop_assert_eq!(texts(&borrowed), texts(&owned));
+            let origins = |d: &Document| d.lines().iter().map(|l| l.origin).collect::<Vec<_>>();
+            proptest::prop_assert_eq!(origins(&borrowed), origins(&owned));
+            proptest::prop_assert_eq!((borrowed.lines_in(), borrowed.bytes_in()), (owned.lines_in(), owned.bytes_in()));
+        }
     }
 }

@@ -105,14 +105,20 @@ pub struct Outcome {
     pub build_time: Duration,
 }
 
-/// Threads to use when none are given: Slurm's allocation first
-/// (`SLURM_CPUS_PER_TASK`, then `SLURM_CPUS_ON_NODE`), else the CPU count.
+/// Threads to use when none are given: `RAYON_NUM_THREADS` (the user's
+/// explicit setting: the pool is built with a count, which would override
+/// it), then Slurm's allocation (`SLURM_CPUS_PER_TASK`, then
+/// `SLURM_CPUS_ON_NODE`), else the CPU count.
 pub fn default_threads() -> usize {
-    ["SLURM_CPUS_PER_TASK", "SLURM_CPUS_ON_NODE"]
-        .iter()
-        .find_map(|v| std::env::var(v).ok()?.trim().parse::<usize>().ok())
-        .filter(|&n| n > 0)
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    [
+        "RAYON_NUM_THREADS",
+        "SLURM_CPUS_PER_TASK",
+        "SLURM_CPUS_ON_NODE",
+    ]
+    .iter()
+    .find_map(|v| std::env::var(v).ok()?.trim().parse::<usize>().ok())
+    .filter(|&n| n > 0)
+    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 fn pool(opts: &RunOptions) -> Result<rayon::ThreadPool, RunError> {

@@ -19,24 +19,23 @@ fn clean(args: &[&str], stdin: &[u8]) -> Output {
     run(cmd, stdin)
 }
 
-fn ids(out: &Output) -> Vec<String> {
+/// The string field `key` of each JSONL record on stdout.
+fn field(out: &Output, key: &str) -> Vec<String> {
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| {
             let v: serde_json::Value = serde_json::from_str(l).unwrap();
-            v["id"].as_str().unwrap().to_string()
+            v[key].as_str().unwrap().to_string()
         })
         .collect()
 }
 
+fn ids(out: &Output) -> Vec<String> {
+    field(out, "id")
+}
+
 fn texts(out: &Output) -> Vec<String> {
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).unwrap();
-            v["text"].as_str().unwrap().to_string()
-        })
-        .collect()
+    field(out, "text")
 }
 
 fn stderr(out: &Output) -> String {
@@ -314,4 +313,18 @@ fn process_substitution_is_a_stream_read_twice_through_its_copy() {
     let res = run(cmd, b"");
     assert!(res.status.success(), "{}", stderr(&res));
     assert_eq!(texts(&res), ["Through a process substitution."]);
+}
+
+#[test]
+fn rayon_num_threads_is_honoured_without_threads() {
+    let mut cmd = bin();
+    cmd.args(["bench", "--repeat", "1", "--json"])
+        .arg(common::root().join("raw"))
+        .env("RAYON_NUM_THREADS", "3")
+        .env_remove("SLURM_CPUS_PER_TASK")
+        .env_remove("SLURM_CPUS_ON_NODE");
+    let res = run(cmd, b"");
+    assert!(res.status.success(), "{}", stderr(&res));
+    let report: serde_json::Value = serde_json::from_slice(&res.stdout).unwrap();
+    assert_eq!(report["threads"], 3, "{report}");
 }

@@ -403,8 +403,7 @@ impl Raw {
                 let text = encoding::decode(encoding, bytes).map_err(|(e, bytes)| {
                     invalid_text(&path, e.line_in(&bytes), encoding, e.valid_up_to)
                 })?;
-                let mut doc = Document::new_keeping(id, &text, max_line).with_source(source);
-                drop(text);
+                let mut doc = Document::from_string_keeping(id, text, max_line).with_source(source);
                 doc.detected_encoding = detected.then(|| encoding.name());
                 doc
             }
@@ -417,7 +416,11 @@ impl Raw {
             } => {
                 let err = |m: String| InputError::new(&path, Some(line), m);
                 let parsed = if encoding == encoding_rs::UTF_8 {
-                    serde_json::from_slice(&bytes)
+                    let parsed = serde_json::from_slice(&bytes);
+                    // The record is parsed: its bytes need not wait for
+                    // the document (a huge record would be held twice).
+                    drop(bytes);
+                    parsed
                 } else {
                     let text = encoding::decode(encoding, bytes)
                         .map_err(|(e, _)| invalid_text(&path, line, encoding, e.valid_up_to))?;
@@ -450,8 +453,7 @@ impl Raw {
                 let fields = fields.finish();
                 let text = text.ok_or_else(|| err(format!("no `{}` field", opts.text_field)))?;
                 let id = id.unwrap_or_else(|| format!("{path}:{line}"));
-                let mut doc = Document::new_keeping(id, &text, max_line).with_source(source);
-                drop(text);
+                let mut doc = Document::from_string_keeping(id, text, max_line).with_source(source);
                 doc.fields = fields;
                 doc.detected_encoding = detected;
                 doc
@@ -466,7 +468,7 @@ impl Raw {
                 detected,
             } => {
                 let id = id.unwrap_or_else(|| format!("{path}:{line}"));
-                let mut doc = Document::new_keeping(id, &text, max_line).with_source(source);
+                let mut doc = Document::from_string_keeping(id, text, max_line).with_source(source);
                 doc.fields = fields;
                 doc.detected_encoding = detected;
                 doc
