@@ -11,7 +11,7 @@ use common::{bin, files, run_ok, shared};
 
 /// Pages whose second cleaning still removes lines (trailing chrome that
 /// the context heuristics judge differently once the lines before it are
-/// gone). They were not idempotent before the captions and scorer work
+/// gone). They were not idempotent before the scorer work
 /// either; any page outside this list that changes is a regression.
 const KNOWN: [&str; 6] = [
     "aeb_65bf3048b500.txt",
