@@ -15,7 +15,6 @@ use crate::output::{
     resolve_output, write_file_atomic, Compression, Format, OutputError, SentenceForm, Unit,
 };
 use crate::run::{self, OutputSpec, RunOptions};
-use crate::sbd::Splitter;
 use crate::shard::{self, PlanOptions, RunFormat, ShardArg, SlurmOptions};
 use crate::stage::sentences::SentencesConfig;
 
@@ -723,11 +722,10 @@ fn split_sentences(args: SplitArgs) -> Result<ExitCode> {
         }
         None => (SentencesConfig::default(), PathBuf::from(".")),
     };
-    let lang = sentences_cfg
+    let splitter = sentences_cfg
         .0
-        .lang_data(&sentences_cfg.1)
+        .splitter(&sentences_cfg.1)
         .map_err(|(k, m)| anyhow::anyhow!("sentences.{k}: {m}"))?;
-    let splitter = Splitter::new(&lang)?;
     let stdin = io::stdin().lock();
     let mut out = io::BufWriter::new(io::stdout().lock());
     let mut spans = Vec::new();

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::document::Document;
-use crate::sbd::{LangData, Splitter};
+use crate::sbd::{Conventions, LangData, Splitter, WordStats};
 use crate::stage::Stage;
 use crate::stats::StageStats;
 
@@ -31,7 +31,7 @@ impl BuiltinLanguage {
 }
 
 /// Options of the `sentences` stage.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SentencesConfig {
     /// A built-in language (default `en`). Give this or `language_file`, not both.
@@ -45,6 +45,32 @@ pub struct SentencesConfig {
     /// added to the language's list.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub extra_abbreviations: Vec<String>,
+    /// A terminal before a lower-case word ends the sentence (informal text): after `?`,
+    /// after `!` unless it ends a name (`Jeopardy! host`), after `.` when the word before
+    /// is an ordinary word by the word statistics; never before a closing quote.
+    /// Default true; false is the convention of the Golden Rules and edited prose.
+    #[serde(default = "yes")]
+    pub lower_case_starts: bool,
+    /// Citation marks after a sentence end (`[6]`, `[...]`) belong to the sentence
+    /// before. Default true.
+    #[serde(default = "yes")]
+    pub trailing_citations: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for SentencesConfig {
+    fn default() -> SentencesConfig {
+        SentencesConfig {
+            language: None,
+            language_file: None,
+            extra_abbreviations: Vec::new(),
+            lower_case_starts: true,
+            trailing_citations: true,
+        }
+    }
 }
 
 impl SentencesConfig {
@@ -80,9 +106,28 @@ impl SentencesConfig {
     /// # Errors
     /// As [`SentencesConfig::lang_data`], or language data the splitter rejects.
     pub fn build(&self, base_dir: &Path) -> Result<Sentences, (String, String)> {
+        Ok(Sentences {
+            splitter: self.splitter(base_dir)?,
+        })
+    }
+
+    /// Builds the splitter alone (what `split-sentences` runs): the language data, the
+    /// built-in word statistics of a built-in language (none for a language file), and
+    /// the conventions.
+    ///
+    /// # Errors
+    /// As [`SentencesConfig::lang_data`], or language data the splitter rejects.
+    pub fn splitter(&self, base_dir: &Path) -> Result<Splitter, (String, String)> {
         let lang = self.lang_data(base_dir)?;
-        let splitter = Splitter::new(&lang).map_err(|e| ("language".into(), e.to_string()))?;
-        Ok(Sentences { splitter })
+        let stats = match (&self.language_file, self.language) {
+            (Some(_), _) => WordStats::default(),
+            (None, None | Some(BuiltinLanguage::En)) => WordStats::english(),
+        };
+        let conv = Conventions {
+            lower_case_starts: self.lower_case_starts,
+            trailing_citations: self.trailing_citations,
+        };
+        Splitter::with_stats(&lang, stats, conv).map_err(|e| ("language".into(), e.to_string()))
     }
 }
 
