@@ -147,6 +147,9 @@ pub struct PlanArgs {
     /// Input field names.
     #[command(flatten)]
     pub fields: FieldArgs,
+    /// How inputs are read (stored in the run, used by every pass).
+    #[command(flatten)]
+    pub read: ReadArgs,
 }
 
 /// Arguments of the per-shard passes.
@@ -777,7 +780,7 @@ fn plan(args: PlanArgs) -> Result<ExitCode> {
         format: args.format,
         unit: args.unit,
         removed_log: args.removed_log,
-        input: args.fields.options(),
+        input: args.read.options(&args.fields),
     };
     let m = shard::plan(&args.run, &args.inputs, &config, &opts)
         .with_context(|| format!("planning {}", args.run.display()))?;

@@ -40,7 +40,9 @@ use serde::{Deserialize, Serialize};
 use crate::config::{ConfigError, PipelineConfig};
 use crate::corpus::CorpusProfile;
 use crate::document::Document;
-use crate::input::{list_text_files, InputError, InputOptions, InputSpec, Raw, Reader};
+use crate::input::{
+    walk_text_files, EncodingChoice, InputError, InputOptions, InputSpec, Raw, Reader, StreamFormat,
+};
 use crate::output::{
     write_file_atomic, AtomicFile, Compression, Format, OutputError, Renderer, Unit,
 };
@@ -198,6 +200,79 @@ impl PlannedFields {
     }
 }
 
+/// How inputs are read, as `clean --follow --delimiter …` takes them: fixed
+/// at plan time so that every pass reads the records `plan` counted.
+/// Manifests written before these flags existed load with the defaults,
+/// which is how those runs read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PlannedReading {
+    /// Follow symbolic links inside directory inputs.
+    pub follow: bool,
+    /// CSV field delimiter (one ASCII byte).
+    pub delimiter: u8,
+    /// Format of inputs whose name does not say (`--input-format`).
+    pub input_format: Option<PlannedFormat>,
+    /// `--encoding`: `utf-8`, `auto` or an encoding's name.
+    pub encoding: String,
+    /// The line cap (`--max-line-bytes`).
+    pub max_line_bytes: usize,
+}
+
+/// [`StreamFormat`], as the manifest spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlannedFormat {
+    /// JSONL.
+    Jsonl,
+    /// CSV.
+    Csv,
+    /// One text document.
+    Txt,
+}
+
+impl Default for PlannedReading {
+    fn default() -> Self {
+        PlannedReading::of(&InputOptions::default())
+    }
+}
+
+impl PlannedReading {
+    fn of(o: &InputOptions) -> PlannedReading {
+        PlannedReading {
+            follow: o.follow,
+            delimiter: o.delimiter,
+            input_format: o.format.map(|f| match f {
+                StreamFormat::Jsonl => PlannedFormat::Jsonl,
+                StreamFormat::Csv => PlannedFormat::Csv,
+                StreamFormat::Txt => PlannedFormat::Txt,
+            }),
+            encoding: match o.encoding {
+                EncodingChoice::Utf8 => "utf-8".into(),
+                EncodingChoice::Auto => "auto".into(),
+                EncodingChoice::Named(enc) => enc.name().to_ascii_lowercase(),
+            },
+            max_line_bytes: o.max_line_bytes,
+        }
+    }
+
+    /// `o` with these reading settings.
+    fn apply(&self, o: InputOptions) -> Result<InputOptions, String> {
+        Ok(InputOptions {
+            follow: self.follow,
+            delimiter: self.delimiter,
+            format: self.input_format.map(|f| match f {
+                PlannedFormat::Jsonl => StreamFormat::Jsonl,
+                PlannedFormat::Csv => StreamFormat::Csv,
+                PlannedFormat::Txt => StreamFormat::Txt,
+            }),
+            encoding: self.encoding.parse()?,
+            max_line_bytes: self.max_line_bytes,
+            ..o
+        })
+    }
+}
+
 /// `RUN/manifest.json`: everything a shard needs, fixed at plan time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -220,6 +295,10 @@ pub struct Manifest {
     pub removed_log: bool,
     /// Input field names.
     pub fields: PlannedFields,
+    /// How inputs are read (absent in manifests from before the reading
+    /// flags: the defaults).
+    #[serde(default)]
+    pub reading: PlannedReading,
     /// CSV: the carried fields of the run's first readable document (its
     /// columns), or `None` when no record is readable; JSONL: `None`.
     pub csv_fields: Option<Vec<String>>,
@@ -420,12 +499,18 @@ struct Marker {
     elapsed_secs: f64,
 }
 
-fn input_bytes(spec: &InputSpec) -> Result<u64, ShardError> {
+fn input_bytes(spec: &InputSpec, follow: bool) -> Result<u64, ShardError> {
     match spec {
         InputSpec::Dir(d) => {
             let mut total = 0;
-            for (_, p) in list_text_files(d)? {
-                total += std::fs::metadata(&p).map_err(io_err(&p))?.len();
+            // The files the reader reads: an unreadable entry is a failed
+            // record there, and adds nothing here.
+            for entry in walk_text_files(d, follow) {
+                match entry {
+                    Ok((_, p)) => total += std::fs::metadata(&p).map_err(io_err(&p))?.len(),
+                    Err(e) if Path::new(&e.path) == d.as_path() => return Err(e.into()),
+                    Err(_) => {}
+                }
             }
             Ok(total)
         }
@@ -492,8 +577,8 @@ pub fn plan(
     let mut csv_first: Option<Vec<String>> = None;
     let want_csv_fields = opts.format == RunFormat::Csv;
     for path in paths {
-        let spec = InputSpec::from_arg(&path)?;
-        let bytes = input_bytes(&spec)?;
+        let spec = InputSpec::from_arg_with(&path, &opts.input)?;
+        let bytes = input_bytes(&spec, opts.input.follow)?;
         let mut records = 0u64;
         for item in Reader::new(vec![spec], opts.input.clone()) {
             records += 1;
@@ -528,6 +613,7 @@ pub fn plan(
             id: opts.input.id_field.clone(),
             source: opts.input.source_field.clone(),
         },
+        reading: PlannedReading::of(&opts.input),
         csv_fields: csv_first,
         config_hash: config.hash_hex(),
         config_base_dir: base_dir,
@@ -596,6 +682,8 @@ pub struct Run {
     dir: PathBuf,
     manifest: Manifest,
     config: PipelineConfig,
+    /// How every pass reads the inputs: the planned fields and reading flags.
+    input: InputOptions,
 }
 
 /// What a shard's pass did.
@@ -652,10 +740,15 @@ impl Run {
             ));
         }
         config.build(&CorpusProfile::empty())?;
+        let input = manifest
+            .reading
+            .apply(manifest.fields.options())
+            .map_err(|e| invalid(&path, format!("reading: {e}")))?;
         Ok(Run {
             dir,
             manifest,
             config,
+            input,
         })
     }
 
@@ -679,10 +772,11 @@ impl Run {
         self.config.needs_corpus_profile()
     }
 
-    /// `opts` with the input field names the run was planned with.
+    /// `opts` with the input field names and reading flags the run was
+    /// planned with.
     fn options(&self, opts: &RunOptions) -> RunOptions {
         RunOptions {
-            input: self.manifest.fields.options(),
+            input: self.input.clone(),
             ..opts.clone()
         }
     }
@@ -737,8 +831,8 @@ impl Run {
             // Inputs that end before the range or start after it are not
             // opened at all: with many files, a shard reads only its own.
             if end > range.start && start < range.end {
-                let spec = InputSpec::from_arg(&input.path)?;
-                let now = input_bytes(&spec)?;
+                let spec = InputSpec::from_arg_with(&input.path, &self.input)?;
+                let now = input_bytes(&spec, self.input.follow)?;
                 if now != input.bytes {
                     return Err(invalid(
                         Path::new(&input.path),
@@ -755,7 +849,7 @@ impl Run {
         }
         let base = base.unwrap_or(range.start);
         Ok(ShardRecords {
-            reader: Reader::new(specs, self.manifest.fields.options()),
+            reader: Reader::new(specs, self.input.clone()),
             base,
             to_skip: range.start - base,
             left: range.end - range.start,
@@ -1299,6 +1393,43 @@ mod tests {
     }
 
     #[test]
+    fn reading_flags_round_trip_through_the_manifest() {
+        for encoding in ["utf-8", "auto", "windows-1252", "latin1", "shift_jis"] {
+            let o = InputOptions {
+                follow: true,
+                delimiter: b'\t',
+                format: Some(StreamFormat::Csv),
+                encoding: encoding.parse().unwrap(),
+                max_line_bytes: 4096,
+                ..InputOptions::default()
+            };
+            let json = serde_json::to_string(&PlannedReading::of(&o)).unwrap();
+            let back: PlannedReading = serde_json::from_str(&json).unwrap();
+            let r = back.apply(InputOptions::default()).unwrap();
+            assert_eq!(
+                (
+                    r.follow,
+                    r.delimiter,
+                    r.format,
+                    r.encoding,
+                    r.max_line_bytes
+                ),
+                (
+                    o.follow,
+                    o.delimiter,
+                    o.format,
+                    o.encoding,
+                    o.max_line_bytes
+                ),
+                "{encoding}"
+            );
+        }
+        // An empty object (a field added later) reads as the defaults.
+        let r: PlannedReading = serde_json::from_str("{}").unwrap();
+        assert_eq!(r, PlannedReading::default());
+    }
+
+    #[test]
     fn ranges_cover_every_position_once() {
         for (records, shards) in [(0u64, 3u32), (10, 3), (10, 10), (3, 7), (1584, 7)] {
             let m = Manifest {
@@ -1314,6 +1445,7 @@ mod tests {
                     id: "id".into(),
                     source: "source".into(),
                 },
+                reading: PlannedReading::default(),
                 csv_fields: None,
                 config_hash: String::new(),
                 config_base_dir: PathBuf::new(),

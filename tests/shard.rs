@@ -484,3 +484,108 @@ fn a_run_directory_holds_one_plan() {
         .arg("-");
     assert!(!run(cmd, b"").status.success());
 }
+
+/// The reading flags given to `plan` are stored in the run and used by
+/// every pass: a semicolon-delimited CSV and a Windows-1252 text file,
+/// which the default flags cannot read, come out as one `clean` with the
+/// same flags writes them. A manifest from before the flags loads with the
+/// defaults.
+#[test]
+fn planned_reading_flags_reach_every_pass() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    let mut csv = String::from("id;source;text\n");
+    for i in 0..9 {
+        csv.push_str(&format!(
+            "r{i};weekly.example;\"Sign up today\nItem {i}, with a comma; and a semicolon. It is {} euros.\nAll rights reserved\"\n",
+            10 + i
+        ));
+    }
+    std::fs::write(dir.join("items.csv"), csv).unwrap();
+    // "Café", "naïve" and a right single quote in Windows-1252.
+    std::fs::write(
+        dir.join("page.txt"),
+        b"Caf\xe9 notes.\nA na\xefve reader\x92s line. Another one.\n",
+    )
+    .unwrap();
+    let inputs: Vec<String> = ["items.csv", "page.txt"]
+        .iter()
+        .map(|n| dir.join(n).display().to_string())
+        .collect();
+    let flags = ["--delimiter", ";", "--encoding", "windows-1252"];
+
+    let out = dir.join("one.jsonl");
+    let mut cmd = tc();
+    cmd.args(["clean", "--quiet", "--format", "jsonl", "-o"])
+        .arg(&out)
+        .arg("--stats")
+        .arg(dir.join("one.stats.json"))
+        .arg("--removed-log")
+        .arg(dir.join("one.removed.jsonl"))
+        .args(flags)
+        .args(&inputs);
+    let res = run(cmd, b"");
+    assert!(
+        res.status.success(),
+        "{}",
+        String::from_utf8_lossy(&res.stderr)
+    );
+    let one = OneProcess {
+        output: read(&out),
+        removed: read(&dir.join("one.removed.jsonl")),
+        stats: counters(&dir.join("one.stats.json")),
+        code: res.status.code(),
+    };
+    let text = String::from_utf8_lossy(&one.output).to_string();
+    assert!(
+        text.contains("Café notes.") && text.contains("naïve reader"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Item 3, with a comma; and a semicolon."),
+        "{text}"
+    );
+
+    for n in [1, 3] {
+        let run_dir = dir.join(format!("run{n}"));
+        let mut cmd = tc();
+        cmd.args(["plan", "--removed-log", "--format", "jsonl", "--run"])
+            .arg(&run_dir)
+            .arg("--shards")
+            .arg(n.to_string())
+            .args(flags)
+            .args(&inputs);
+        ok_plain(cmd);
+        for i in (0..n).rev() {
+            ok(shard_cmd("profile", &run_dir, i, n));
+        }
+        merge_profile(&run_dir);
+        for i in (0..n).rev() {
+            ok(shard_cmd("clean", &run_dir, i, n));
+        }
+        assert_same_as_one_process(&one, &run_dir, "jsonl", &format!("{n} shards, flags"));
+    }
+
+    // An older manifest has no `reading`: it loads, and reads as the
+    // defaults do (here a comma-delimited CSV of fewer records, which the
+    // shard reports as a changed input).
+    let run_dir = dir.join("run3");
+    let path = run_dir.join("manifest.json");
+    let mut m: serde_json::Value = serde_json::from_slice(&read(&path)).unwrap();
+    assert_eq!(m["reading"]["delimiter"], u32::from(b';'));
+    assert_eq!(m["reading"]["encoding"], "windows-1252");
+    m.as_object_mut().unwrap().remove("reading");
+    std::fs::write(&path, serde_json::to_vec_pretty(&m).unwrap()).unwrap();
+    let mut cmd = shard_cmd("clean", &run_dir, 2, 3);
+    cmd.arg("--quiet");
+    let res = run(cmd, b"");
+    let err = String::from_utf8_lossy(&res.stderr);
+    assert!(
+        !err.contains("missing field") && !err.contains("unknown field"),
+        "an old manifest loads: {err}"
+    );
+    assert!(
+        err.contains("an input changed"),
+        "read with the defaults: {err}"
+    );
+}
