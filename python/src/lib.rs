@@ -697,6 +697,7 @@ fn build_profile(
                 text_field,
                 id_field,
                 source_field,
+                ..InputOptions::default()
             },
             ..RunOptions::default()
         };
