@@ -857,7 +857,7 @@ mod tests {
     #[test]
     fn unknown_extension_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("x.parquet");
+        let p = dir.path().join("x.docx");
         std::fs::write(&p, "").unwrap();
         assert!(InputSpec::from_arg(p.to_str().unwrap()).is_err());
     }
