@@ -14,6 +14,9 @@ use serde::Serialize;
 
 use crate::document::{Document, Fields, Removal};
 
+mod parquet;
+pub use parquet::ParquetSink;
+
 /// An output that could not be written.
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
@@ -56,6 +59,8 @@ pub enum Format {
     Csv,
     /// A directory of `.txt` files mirroring the input names.
     Txt,
+    /// Apache Parquet with zstd pages (see the README for its columns).
+    Parquet,
 }
 
 /// Compression of an output file.
@@ -102,6 +107,8 @@ impl Format {
             Some(Format::Jsonl)
         } else if lower.ends_with(".csv") {
             Some(Format::Csv)
+        } else if lower.ends_with(".parquet") {
+            Some(Format::Parquet)
         } else {
             None
         }
@@ -112,6 +119,7 @@ impl Format {
             Format::Jsonl => "jsonl",
             Format::Csv => "csv",
             Format::Txt => "txt",
+            Format::Parquet => "parquet",
         }
     }
 }
@@ -125,7 +133,8 @@ impl Format {
 ///
 /// # Errors
 /// A contradiction, a name that says nothing without `--format`, txt
-/// with compression or to stdout, and `.parquet` (not written yet).
+/// or Parquet with compression or to stdout (Parquet compresses its own
+/// pages, and its footer is written last).
 pub fn resolve_output(
     out: &str,
     format: Option<Format>,
@@ -138,10 +147,9 @@ pub fn resolve_output(
         .unwrap_or_default();
     let (named_c, stem) = Compression::of_name(&name);
     let named_f = Format::of_name(stem);
-    if stem.to_ascii_lowercase().ends_with(".parquet") {
+    if named_f == Some(Format::Parquet) && named_c != Compression::None {
         return Err(bad(
-            "Parquet output is not supported yet; name the output .jsonl or .csv (optionally .gz or .zst)"
-                .into(),
+            "Parquet compresses its own pages (zstd); name it .parquet".into(),
         ));
     }
     let is_stdout = out == "-";
@@ -198,6 +206,14 @@ pub fn resolve_output(
         return Err(bad(
             "txt output is a directory; give a directory with -o".into()
         ));
+    }
+    if format == Format::Parquet && compression != Compression::None {
+        return Err(bad(
+            "Parquet compresses its own pages (zstd); drop --compression".into(),
+        ));
+    }
+    if format == Format::Parquet && is_stdout {
+        return Err(bad("Parquet output needs a file; give one with -o".into()));
     }
     Ok((format, compression))
 }
@@ -448,6 +464,16 @@ impl Renderer {
                 .map(|spans| spans.iter().map(|r| &text[r.clone()]).collect())
         };
         match (self.format, self.unit) {
+            (Format::Parquet, unit) => parquet::frame(
+                parquet::Layout {
+                    unit,
+                    with_sentences: self.with_sentences,
+                    spans: self.spans,
+                },
+                doc,
+                |k| self.replaces(k),
+                out,
+            ),
             (Format::Txt, Unit::Doc) => {
                 out.extend_from_slice(text.as_bytes());
                 if !text.is_empty() {
@@ -953,6 +979,8 @@ pub enum Sink {
     Stdout(Encoder<BufWriter<io::Stdout>>),
     /// One JSONL or CSV file.
     File(AtomicFile),
+    /// One Parquet file.
+    Parquet(Box<ParquetSink>),
     /// A directory of `.txt` files.
     Dir {
         /// The output directory.
@@ -1066,6 +1094,10 @@ impl Sink {
                 names: TxtNames::default(),
             });
         }
+        if format == Format::Parquet {
+            let file = AtomicFile::create(&path)?;
+            return Ok(Sink::Parquet(Box::new(ParquetSink::new(file))));
+        }
         Ok(Sink::File(AtomicFile::create_with(&path, compression)?))
     }
 
@@ -1082,6 +1114,7 @@ impl Sink {
                 .map(|()| None)
                 .map_err(io_err(Path::new("<stdout>"))),
             Sink::File(f) => f.write_all(bytes).map(|()| None),
+            Sink::Parquet(p) => p.write(bytes).map(|()| None),
             Sink::Dir { root, names } => {
                 let asked = txt_path(id)?;
                 let rel = names.take(&asked);
@@ -1107,6 +1140,7 @@ impl Sink {
                     .map_err(io_err(stdout))
             }
             Sink::File(f) => f.commit(),
+            Sink::Parquet(p) => p.finish(),
             Sink::Dir { root, .. } => sync_tree(&root).map_err(io_err(&root)),
         }
     }
@@ -1145,6 +1179,7 @@ mod tests {
         assert_eq!(ok("out/", None, None), (F::Txt, C::None));
         assert_eq!(ok("out", Some(F::Txt), None), (F::Txt, C::None));
         assert_eq!(ok("/dev/null", None, None), (F::Jsonl, C::None));
+        assert_eq!(ok("a.parquet", None, None), (F::Parquet, C::None));
         for (out, f, c) in [
             ("a.csv", Some(F::Jsonl), None),
             ("a.jsonl", None, Some(C::Gzip)),
@@ -1152,7 +1187,9 @@ mod tests {
             ("a.jsonl.gz", Some(F::Txt), None),
             ("a.gz", None, None),
             ("a", None, None),
-            ("a.parquet", None, None),
+            ("a.parquet.zst", None, None),
+            ("a.parquet", None, Some(C::Zstd)),
+            ("-", Some(F::Parquet), None),
             ("out/", None, Some(C::Gzip)),
             ("-", Some(F::Txt), None),
         ] {

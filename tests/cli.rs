@@ -538,7 +538,8 @@ fn outputs_are_what_their_names_say() {
         ("b.jsonl.zst", &["--compression", "gzip"]),
         ("b.gz", &[]),
         ("b", &[]),
-        ("b.parquet", &[]),
+        ("b.parquet.gz", &[]),
+        ("b.parquet", &["--compression", "zstd"]),
         ("b.jsonl", &["--format", "txt"]),
     ] {
         let out = tmp.path().join(out);
@@ -904,4 +905,159 @@ fn sentence_spans_point_into_the_text() {
         os(&input),
     ]);
     assert_eq!(res.status.code(), Some(2));
+}
+
+/// Rows of a Parquet file as JSON objects, as pyarrow's `to_pylist` gives
+/// them (the column types textclean writes only).
+fn parquet_rows(path: &Path) -> Vec<serde_json::Value> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::Array;
+    use arrow_schema::DataType;
+    fn cell(a: &dyn Array, i: usize) -> serde_json::Value {
+        if a.is_null(i) {
+            return serde_json::Value::Null;
+        }
+        match a.data_type() {
+            DataType::Utf8 => a.as_string::<i32>().value(i).into(),
+            DataType::Int64 => a
+                .as_primitive::<arrow_array::types::Int64Type>()
+                .value(i)
+                .into(),
+            DataType::Float64 => a
+                .as_primitive::<arrow_array::types::Float64Type>()
+                .value(i)
+                .into(),
+            DataType::Boolean => a.as_boolean().value(i).into(),
+            DataType::List(_) => {
+                let l = a.as_list::<i32>().value(i);
+                (0..l.len()).map(|j| cell(&l, j)).collect()
+            }
+            other => panic!("unexpected column type {other}"),
+        }
+    }
+    let file = std::fs::File::open(path).unwrap();
+    let reader = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap();
+    let mut rows = Vec::new();
+    for batch in reader {
+        let batch = batch.unwrap();
+        let schema = batch.schema();
+        for i in 0..batch.num_rows() {
+            let row: serde_json::Map<String, serde_json::Value> = schema
+                .fields()
+                .iter()
+                .zip(batch.columns())
+                .map(|(f, c)| (f.name().clone(), cell(c, i)))
+                .collect();
+            rows.push(row.into());
+        }
+    }
+    rows
+}
+
+#[test]
+fn parquet_output_holds_the_jsonl_records() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in.jsonl");
+    std::fs::write(
+        &input,
+        concat!(
+            "{\"id\":\"a\",\"text\":\"The river rose two metres overnight. Roads closed.\",\"n\":1,\"f\":1.5,\"ok\":true,\"tag\":\"x\",\"meta\":{\"k\":[1,2]}}\n",
+            "{\"id\":\"b\",\"source\":\"news\",\"text\":\"The council met again.\\n\\nIt voted.\",\"n\":2,\"f\":3,\"ok\":null,\"tag\":\"y\",\"meta\":[]}\n",
+        ),
+    )
+    .unwrap();
+    for (unit, spans) in [("doc", false), ("doc", true), ("sentence", false)] {
+        let mut flags = vec![os("--unit"), os(unit)];
+        if spans {
+            flags.extend([os("--sentences"), os("spans")]);
+        }
+        let jsonl = tmp.path().join("o.jsonl");
+        let pq = tmp.path().join("o.parquet");
+        for out in [&jsonl, &pq] {
+            let mut args = flags.clone();
+            args.extend([os("-o"), os(out), os(&input)]);
+            let res = clean_args(&args);
+            assert!(
+                res.status.success(),
+                "{unit} {spans}: {}",
+                String::from_utf8_lossy(&res.stderr)
+            );
+        }
+        let want: Vec<serde_json::Value> = read(&jsonl)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let mut got = parquet_rows(&pq);
+        // JSON text columns hold the carried value as JSON.
+        for row in &mut got {
+            if let Some(m) = row.get_mut("meta") {
+                *m = serde_json::from_str(m.as_str().unwrap()).unwrap();
+            }
+        }
+        // `3` in a float64 column reads back as 3.0.
+        let want: Vec<serde_json::Value> = want
+            .into_iter()
+            .map(|mut r| {
+                if let Some(f) = r.get_mut("f") {
+                    *f = f.as_f64().unwrap().into();
+                }
+                r
+            })
+            .collect();
+        assert_eq!(got, want, "{unit} spans={spans}");
+        assert!(!want.is_empty());
+    }
+}
+
+#[test]
+fn jsonl_to_parquet_to_jsonl_gives_the_same_records() {
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("in.jsonl");
+    std::fs::write(
+        &input,
+        concat!(
+            "{\"id\":\"a\",\"text\":\"The river rose two metres overnight. Roads closed.\",\"n\":1,\"ok\":true,\"tag\":\"x\"}\n",
+            "{\"id\":\"b\",\"source\":\"news\",\"text\":\"The council met again.\\n\\nIt voted.\",\"n\":2,\"ok\":null,\"tag\":\"y\"}\n",
+            "{\"text\":\"No id here. Two sentences.\",\"n\":3,\"ok\":false,\"tag\":\"z\"}\n",
+        ),
+    )
+    .unwrap();
+    for spans in [false, true] {
+        let flags: &[&str] = if spans {
+            &["--sentences", "spans"]
+        } else {
+            &[]
+        };
+        let direct = tmp.path().join("direct.jsonl");
+        let pq = tmp.path().join("mid.parquet");
+        let back = tmp.path().join("back.jsonl");
+        for (from, to) in [(&input, &direct), (&input, &pq), (&pq, &back)] {
+            let mut args: Vec<&std::ffi::OsStr> = flags.iter().map(os).collect();
+            args.extend([os("-o"), os(to), os(from)]);
+            let res = clean_args(&args);
+            assert!(
+                res.status.success(),
+                "{}",
+                String::from_utf8_lossy(&res.stderr)
+            );
+        }
+        assert_eq!(read(&back), read(&direct), "spans={spans}");
+    }
+    // A file without the text column names it and the columns it has.
+    let res = clean_args(&[
+        os("--text-field"),
+        os("body"),
+        os("-o"),
+        os(&tmp.path().join("x.jsonl")),
+        os(&tmp.path().join("mid.parquet")),
+    ]);
+    assert!(!res.status.success());
+    let err = String::from_utf8_lossy(&res.stderr);
+    assert!(
+        err.contains("mid.parquet") && err.contains("no `body` column"),
+        "{err}"
+    );
 }

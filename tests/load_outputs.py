@@ -4,8 +4,8 @@ them with (pandas, pyarrow, Hugging Face datasets) and checks rows and
 columns against the JSONL output read with the json module.
 
 Usage: load_outputs.py TEXTCLEAN INPUT... (run by .ci/run in its venv).
-Formats: JSONL and CSV, each plain, .gz and .zst, for --unit doc and
---unit sentence. Exits 1 on the first mismatch, naming the file and tool.
+Formats: JSONL and CSV, each plain, .gz and .zst, and Parquet, for --unit
+doc and --unit sentence (Parquet must give every value of every row). Exits 1 on the first mismatch, naming the file and tool.
 """
 
 import json
@@ -18,6 +18,7 @@ import datasets
 import pandas as pd
 import pyarrow.csv
 import pyarrow.json
+import pyarrow.parquet
 
 COMPRESSIONS = ["", ".gz", ".zst"]
 
@@ -75,6 +76,25 @@ def check(path, fmt, want_rows, want_cols):
     expect(list(ds["text"]) == texts, f"{path} datasets text")
 
 
+def check_parquet(path, want_rows, want_cols):
+    """Parquet keeps types, so each tool must give the reference rows whole."""
+    n = len(want_rows)
+    table = pyarrow.parquet.read_table(path)
+    expect(table.column_names == want_cols, f"{path} pyarrow columns {table.column_names}")
+    expect(table.to_pylist() == want_rows, f"{path} pyarrow rows differ from the JSONL")
+    df = pd.read_parquet(path)
+    expect(list(df.columns) == want_cols, f"{path} pandas columns {list(df.columns)}")
+    expect(len(df) == n, f"{path} pandas rows {len(df)} != {n}")
+    expect(list(df["id"]) == [r["id"] for r in want_rows], f"{path} pandas ids")
+    expect(list(df["text"]) == [r["text"] for r in want_rows], f"{path} pandas text")
+    with tempfile.TemporaryDirectory() as cache:
+        ds = datasets.load_dataset(
+            "parquet", data_files=path, split="train", cache_dir=cache
+        )
+    expect(ds.column_names == want_cols, f"{path} datasets columns {ds.column_names}")
+    expect(ds.to_list() == want_rows, f"{path} datasets rows differ from the JSONL")
+
+
 def main():
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     datasets.disable_progress_bars()
@@ -94,6 +114,10 @@ def main():
                     clean(tc, inputs, out, unit)
                     check(out, fmt, rows, cols)
                     checked += 1
+            out = os.path.join(tmp, f"{unit}.parquet")
+            clean(tc, inputs, out, unit)
+            check_parquet(out, rows, cols)
+            checked += 1
     print(f"load_outputs: {checked} outputs load with pandas, pyarrow and datasets")
 
 

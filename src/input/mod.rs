@@ -1,4 +1,4 @@
-//! Readers: a directory of `.txt` files, `.txt`, JSONL and CSV files
+//! Readers: a directory of `.txt` files, `.txt`, JSONL, CSV and Parquet files
 //! (gzip or zstd recognised by their first bytes), and streams (stdin,
 //! pipes, `/dev/fd/N`), turned into a stream of raw records.
 //!
@@ -16,9 +16,11 @@
 //!   reads, stdin spooling.
 //! - `encoding`: `--encoding utf-8|auto|NAME`.
 //! - `csv`: CSV records, with the open-quote check and delimiter hints.
+//! - `parquet`: Parquet rows, a batch at a time.
 
 mod csv;
 mod encoding;
+mod parquet;
 mod stream;
 mod walk;
 
@@ -143,6 +145,8 @@ pub enum InputSpec {
     Jsonl(PathBuf),
     /// A CSV file or stream with a header, one document per record.
     Csv(PathBuf),
+    /// A Parquet file, one document per row.
+    Parquet(PathBuf),
     /// Standard input, JSONL unless [`InputOptions::format`] says otherwise.
     Stdin,
 }
@@ -227,6 +231,9 @@ impl InputSpec {
             return Err(InputError::new(arg, None, "no such file or directory"));
         }
         let name = format_name(&path);
+        if name.ends_with(".parquet") {
+            return Ok(InputSpec::Parquet(path));
+        }
         let format = format_of_name(&name)
             .or(opts.format)
             .or_else(|| is_stream(&path).then_some(StreamFormat::Jsonl));
@@ -237,7 +244,7 @@ impl InputSpec {
             None => Err(InputError::new(
                 arg,
                 None,
-                "unknown input type: expected a directory, .txt, .jsonl or .csv (compressed or not), - for stdin, or --input-format jsonl|csv|txt",
+                "unknown input type: expected a directory, .txt, .jsonl or .csv (compressed or not), .parquet, - for stdin, or --input-format jsonl|csv|txt",
             )),
         }
     }
@@ -248,7 +255,8 @@ impl InputSpec {
             InputSpec::Dir(p)
             | InputSpec::TextFile(p)
             | InputSpec::Jsonl(p)
-            | InputSpec::Csv(p) => Some(p),
+            | InputSpec::Csv(p)
+            | InputSpec::Parquet(p) => Some(p),
             InputSpec::Stdin => None,
         }
     }
@@ -535,6 +543,17 @@ impl Reader {
                 match open_input(&path, opts) {
                     Ok(r) => open_records(name, r, StreamFormat::Csv, opts),
                     Err(e) => one_error(InputError::new(&name, None, e)),
+                }
+            }
+            InputSpec::Parquet(path) => {
+                let name: Arc<str> = path.display().to_string().into();
+                let file = opts
+                    .spooled
+                    .get(&path)
+                    .map_or(path.as_path(), PathBuf::as_path);
+                match parquet::ParquetRecords::new(name, file, opts) {
+                    Ok(it) => Box::new(it),
+                    Err(e) => one_error(e),
                 }
             }
             InputSpec::Stdin => {
@@ -838,7 +857,7 @@ mod tests {
     #[test]
     fn unknown_extension_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("x.parquet");
+        let p = dir.path().join("x.docx");
         std::fs::write(&p, "").unwrap();
         assert!(InputSpec::from_arg(p.to_str().unwrap()).is_err());
     }

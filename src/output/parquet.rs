@@ -1,0 +1,747 @@
+//! Parquet output.
+//!
+//! Workers render each document to a small framed record (length-prefixed
+//! id, source, text, sentence spans and carried fields as JSON text, see
+//! [`frame`]), as they render JSONL lines for other formats, so the
+//! sequential writer only decodes frames into Arrow columns. Records are
+//! buffered until about [`ROW_GROUP_TEXT`] bytes of text, then written as
+//! one row group with zstd pages.
+//!
+//! Carried fields are typed from the first row group: a field whose
+//! non-null values there are all booleans is `bool`, all integers `int64`,
+//! all numbers `float64`, all strings `string`; any other field (objects,
+//! arrays, mixed types) is a `string` column of JSON text. A later
+//! document with a field that is not a column, or a value that does not
+//! fit its column's type (an integer fits `float64`), fails as a CSV
+//! document with a new field does. The first row group is the same
+//! documents for any thread count, so the schema is too.
+
+use std::io::{self, Write};
+use std::sync::Arc;
+
+use arrow_array::builder::{
+    BooleanBuilder, Float64Builder, Int64Builder, ListBuilder, StringBuilder,
+};
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use parquet::arrow::ArrowWriter;
+use parquet::basic::{Compression as PqCompression, ZstdLevel};
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
+use serde_json::Value;
+
+use super::{AtomicFile, OutputError, Unit};
+use crate::document::Document;
+
+/// Text bytes per row group: large enough that readers get long runs of
+/// one column, small enough to bound the writer's memory.
+pub const ROW_GROUP_TEXT: usize = 128 << 20;
+
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    out.extend_from_slice(&(s.len() as u64).to_le_bytes());
+    out.extend_from_slice(s.as_bytes());
+}
+
+/// The layout a frame asks for: its first byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layout {
+    /// One row per document or per sentence.
+    pub unit: Unit,
+    /// A `sentences` column (document unit).
+    pub with_sentences: bool,
+    /// Sentences as `[start, end]` pairs rather than strings.
+    pub spans: bool,
+}
+
+impl Layout {
+    fn byte(self) -> u8 {
+        u8::from(self.unit == Unit::Sentence)
+            | u8::from(self.with_sentences) << 1
+            | u8::from(self.spans) << 2
+    }
+
+    fn of_byte(b: u8) -> Layout {
+        Layout {
+            unit: if b & 1 != 0 {
+                Unit::Sentence
+            } else {
+                Unit::Doc
+            },
+            with_sentences: b & 2 != 0,
+            spans: b & 4 != 0,
+        }
+    }
+}
+
+/// Appends the frame of one document: the layout byte, id, source (flag + string), text,
+/// sentence spans (count, then start/end pairs; `u64::MAX` count for a
+/// pipeline without sentences), carried fields (count, then key and JSON
+/// text of each), skipping those `skip` says this output writes anew.
+pub fn frame(layout: Layout, doc: &Document, skip: impl Fn(&str) -> bool, out: &mut Vec<u8>) {
+    out.push(layout.byte());
+    put_str(out, &doc.id);
+    match &doc.source {
+        Some(s) => {
+            out.push(1);
+            put_str(out, s);
+        }
+        None => out.push(0),
+    }
+    put_str(out, &doc.text());
+    match doc.sentences() {
+        Some(spans) => {
+            out.extend_from_slice(&(spans.len() as u64).to_le_bytes());
+            for r in spans {
+                out.extend_from_slice(&(r.start as u64).to_le_bytes());
+                out.extend_from_slice(&(r.end as u64).to_le_bytes());
+            }
+        }
+        None => out.extend_from_slice(&u64::MAX.to_le_bytes()),
+    }
+    let fields: Vec<_> = doc.fields.iter().filter(|(k, _)| !skip(k)).collect();
+    out.extend_from_slice(&(fields.len() as u64).to_le_bytes());
+    for (k, v) in fields {
+        put_str(out, k);
+        put_str(out, &v.to_string());
+    }
+}
+
+/// A decoded frame, borrowing the buffer.
+struct Frame<'a> {
+    layout: Layout,
+    id: &'a str,
+    source: Option<&'a str>,
+    text: &'a str,
+    spans: Option<Vec<(usize, usize)>>,
+    fields: Vec<(&'a str, &'a str)>,
+}
+
+struct Cursor<'a>(&'a [u8]);
+
+impl<'a> Cursor<'a> {
+    fn u64(&mut self) -> u64 {
+        let (head, rest) = self.0.split_at(8);
+        self.0 = rest;
+        let mut b = [0u8; 8];
+        b.copy_from_slice(head);
+        u64::from_le_bytes(b)
+    }
+    fn str(&mut self) -> &'a str {
+        let n = self.u64() as usize;
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        // Frames are written by `frame` from `&str`s.
+        std::str::from_utf8(head).unwrap_or_default()
+    }
+    fn byte(&mut self) -> u8 {
+        let b = self.0[0];
+        self.0 = &self.0[1..];
+        b
+    }
+}
+
+fn decode(bytes: &[u8]) -> Frame<'_> {
+    let mut c = Cursor(bytes);
+    let layout = Layout::of_byte(c.byte());
+    let id = c.str();
+    let source = (c.byte() == 1).then(|| c.str());
+    let text = c.str();
+    let n = c.u64();
+    let spans = (n != u64::MAX).then(|| {
+        (0..n)
+            .map(|_| (c.u64() as usize, c.u64() as usize))
+            .collect()
+    });
+    let nf = c.u64();
+    let fields = (0..nf).map(|_| (c.str(), c.str())).collect();
+    Frame {
+        layout,
+        id,
+        source,
+        text,
+        spans,
+        fields,
+    }
+}
+
+/// The column type of a carried field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Bool,
+    Int,
+    Float,
+    Str,
+    Json,
+}
+
+impl Kind {
+    fn of(v: &Value) -> Option<Kind> {
+        match v {
+            Value::Null => None,
+            Value::Bool(_) => Some(Kind::Bool),
+            Value::Number(n) if n.as_i64().is_some() => Some(Kind::Int),
+            // Beyond float64 (`1e400`), a number is kept whole as JSON text.
+            Value::Number(n) if n.as_f64().is_some_and(f64::is_finite) => Some(Kind::Float),
+            Value::Number(_) => Some(Kind::Json),
+            Value::String(_) => Some(Kind::Str),
+            _ => Some(Kind::Json),
+        }
+    }
+
+    /// The kind of a column holding values of `self` and `other`.
+    fn join(self, other: Kind) -> Kind {
+        match (self, other) {
+            (a, b) if a == b => a,
+            (Kind::Int, Kind::Float) | (Kind::Float, Kind::Int) => Kind::Float,
+            _ => Kind::Json,
+        }
+    }
+
+    /// True when a value of kind `v` can be written in a column of `self`.
+    fn fits(self, v: Kind) -> bool {
+        self == v || self == Kind::Json || (self == Kind::Float && v == Kind::Int)
+    }
+
+    fn data_type(self) -> DataType {
+        match self {
+            Kind::Bool => DataType::Boolean,
+            Kind::Int => DataType::Int64,
+            Kind::Float => DataType::Float64,
+            Kind::Str | Kind::Json => DataType::Utf8,
+        }
+    }
+}
+
+/// Writes framed documents to a Parquet file.
+pub struct ParquetSink {
+    file: Option<AtomicFile>,
+    writer: Option<ArrowWriter<FileWrite>>,
+    /// From the first frame; a file without documents has the document
+    /// unit and no `sentences` column.
+    layout: Option<Layout>,
+    /// Carried columns and their kinds, once the first row group fixed them.
+    columns: Option<Vec<(String, Kind)>>,
+    buf: Vec<u8>,
+    ends: Vec<usize>,
+    text_bytes: usize,
+    row_group_text: usize,
+}
+
+/// [`AtomicFile`] as a `Write`, for the Arrow writer.
+struct FileWrite(AtomicFile);
+
+impl Write for FileWrite {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0
+            .write_all(buf)
+            .map(|()| buf.len())
+            .map_err(io::Error::other)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+fn pq_err(e: parquet::errors::ParquetError) -> OutputError {
+    OutputError::Usage(format!("Parquet: {e}"))
+}
+
+impl ParquetSink {
+    /// A sink writing into `file`.
+    pub fn new(file: AtomicFile) -> ParquetSink {
+        ParquetSink {
+            file: Some(file),
+            writer: None,
+            layout: None,
+            columns: None,
+            buf: Vec::new(),
+            ends: Vec::new(),
+            text_bytes: 0,
+            row_group_text: ROW_GROUP_TEXT,
+        }
+    }
+
+    /// Sets the text bytes per row group (tests use small ones).
+    pub fn with_row_group_text(mut self, bytes: usize) -> ParquetSink {
+        self.row_group_text = bytes.max(1);
+        self
+    }
+
+    /// Buffers one framed document, writing a row group when enough text
+    /// is buffered.
+    ///
+    /// # Errors
+    /// A carried field that is not a column of the file or does not fit
+    /// its type (after the first row group); write errors.
+    pub fn write(&mut self, bytes: &[u8]) -> Result<(), OutputError> {
+        let f = decode(bytes);
+        self.layout.get_or_insert(f.layout);
+        if let Some(cols) = &self.columns {
+            for (k, v) in &f.fields {
+                let value: Value = serde_json::from_str(v).unwrap_or(Value::Null);
+                let kind = Kind::of(&value);
+                match cols.iter().find(|(c, _)| c == k) {
+                    None if kind.is_none() => {}
+                    None => {
+                        return Err(OutputError::Record {
+                            id: f.id.to_string(),
+                            message: format!(
+                                "field `{k}` is not a column of the Parquet output (its columns come from the first row group); use --format jsonl"
+                            ),
+                        })
+                    }
+                    Some((_, col)) => {
+                        if let Some(kind) = kind.filter(|&kd| !col.fits(kd)) {
+                            return Err(OutputError::Record {
+                                id: f.id.to_string(),
+                                message: format!(
+                                    "field `{k}` is {kind:?} but its Parquet column is {col:?} (typed from the first row group); use --format jsonl"
+                                ),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        self.text_bytes += f.text.len();
+        self.buf.extend_from_slice(bytes);
+        self.ends.push(self.buf.len());
+        if self.text_bytes >= self.row_group_text {
+            self.flush_group()?;
+        }
+        Ok(())
+    }
+
+    fn frames(&self) -> Vec<Frame<'_>> {
+        let mut start = 0;
+        self.ends
+            .iter()
+            .map(|&end| {
+                let f = decode(&self.buf[start..end]);
+                start = end;
+                f
+            })
+            .collect()
+    }
+
+    fn layout(&self) -> Layout {
+        self.layout.unwrap_or(Layout {
+            unit: Unit::Doc,
+            with_sentences: false,
+            spans: false,
+        })
+    }
+
+    fn schema(&self, cols: &[(String, Kind)]) -> SchemaRef {
+        let layout = self.layout();
+        let mut fields = match layout.unit {
+            Unit::Doc => {
+                let mut f = vec![
+                    Field::new("id", DataType::Utf8, false),
+                    Field::new("source", DataType::Utf8, true),
+                    Field::new("text", DataType::Utf8, false),
+                ];
+                if layout.with_sentences {
+                    let item = if layout.spans {
+                        DataType::List(Arc::new(Field::new_list_field(DataType::Int64, true)))
+                    } else {
+                        DataType::Utf8
+                    };
+                    f.push(Field::new(
+                        "sentences",
+                        DataType::List(Arc::new(Field::new_list_field(item, true))),
+                        true,
+                    ));
+                }
+                f
+            }
+            Unit::Sentence => vec![
+                Field::new("id", DataType::Utf8, false),
+                Field::new("doc_id", DataType::Utf8, false),
+                Field::new("index", DataType::Int64, false),
+                Field::new("text", DataType::Utf8, false),
+            ],
+        };
+        if layout.unit == Unit::Doc {
+            fields.extend(
+                cols.iter()
+                    .map(|(k, kind)| Field::new(k, kind.data_type(), true)),
+            );
+        }
+        Arc::new(Schema::new(fields))
+    }
+
+    /// The carried columns of the buffered documents, in order of first
+    /// appearance.
+    fn infer_columns(frames: &[Frame<'_>]) -> Vec<(String, Option<Kind>)> {
+        let mut cols: Vec<(String, Option<Kind>)> = Vec::new();
+        for f in frames {
+            for (k, v) in &f.fields {
+                let value: Value = serde_json::from_str(v).unwrap_or(Value::Null);
+                let kind = Kind::of(&value);
+                match cols.iter_mut().find(|(c, _)| c == k) {
+                    Some((_, col)) => {
+                        *col = match (*col, kind) {
+                            (Some(a), Some(b)) => Some(a.join(b)),
+                            (a, b) => a.or(b),
+                        }
+                    }
+                    None => cols.push((k.to_string(), kind)),
+                }
+            }
+        }
+        cols
+    }
+
+    fn flush_group(&mut self) -> Result<(), OutputError> {
+        let frames = self.frames();
+        let cols = match &self.columns {
+            Some(c) => c.clone(),
+            None => Self::infer_columns(&frames)
+                .into_iter()
+                // A field that is null throughout the first row group.
+                .map(|(k, kind)| (k, kind.unwrap_or(Kind::Str)))
+                .collect(),
+        };
+        let schema = self.schema(&cols);
+        let arrays = match self.layout().unit {
+            Unit::Doc => self.doc_arrays(&frames, &cols),
+            Unit::Sentence => sentence_arrays(&frames),
+        };
+        let batch = RecordBatch::try_new(schema.clone(), arrays)
+            .map_err(|e| OutputError::Usage(format!("Parquet: {e}")))?;
+        drop(frames);
+        if self.writer.is_none() {
+            self.open(schema)?;
+        }
+        if let Some(w) = self.writer.as_mut() {
+            w.write(&batch).map_err(pq_err)?;
+            w.flush().map_err(pq_err)?;
+        }
+        self.columns = Some(cols);
+        self.buf.clear();
+        self.ends.clear();
+        self.text_bytes = 0;
+        Ok(())
+    }
+
+    fn open(&mut self, schema: SchemaRef) -> Result<(), OutputError> {
+        let Some(file) = self.file.take() else {
+            return Ok(());
+        };
+        // Dictionaries and statistics pay for short repeated values (ids,
+        // sources), not for document text: off for the long columns.
+        let mut props = WriterProperties::builder()
+            .set_compression(PqCompression::ZSTD(ZstdLevel::default()))
+            .set_max_row_group_size(usize::MAX);
+        for col in ["text", "sentences"] {
+            for path in [
+                vec![col],
+                vec![col, "list", "element"],
+                vec![col, "list", "element", "list", "element"],
+            ] {
+                let p = ColumnPath::new(path.iter().map(|s| s.to_string()).collect());
+                props = props
+                    .set_column_dictionary_enabled(p.clone(), false)
+                    .set_column_statistics_enabled(p, EnabledStatistics::None);
+            }
+        }
+        let w =
+            ArrowWriter::try_new(FileWrite(file), schema, Some(props.build())).map_err(pq_err)?;
+        self.writer = Some(w);
+        Ok(())
+    }
+
+    fn doc_arrays(&self, frames: &[Frame<'_>], cols: &[(String, Kind)]) -> Vec<ArrayRef> {
+        let text_len: usize = frames.iter().map(|f| f.text.len()).sum();
+        let mut id = StringBuilder::new();
+        let mut source = StringBuilder::new();
+        let mut text = StringBuilder::with_capacity(frames.len(), text_len);
+        for f in frames {
+            id.append_value(f.id);
+            source.append_option(f.source);
+            text.append_value(f.text);
+        }
+        let mut out: Vec<ArrayRef> = vec![
+            Arc::new(id.finish()),
+            Arc::new(source.finish()),
+            Arc::new(text.finish()),
+        ];
+        let layout = self.layout();
+        if layout.with_sentences {
+            if layout.spans {
+                let mut b = ListBuilder::new(ListBuilder::new(Int64Builder::new()));
+                for f in frames {
+                    for &(s, e) in f.spans.iter().flatten() {
+                        let pair = b.values();
+                        pair.values().append_value(s as i64);
+                        pair.values().append_value(e as i64);
+                        pair.append(true);
+                    }
+                    b.append(f.spans.is_some());
+                }
+                out.push(Arc::new(b.finish()));
+            } else {
+                let mut b = ListBuilder::new(StringBuilder::with_capacity(0, text_len));
+                for f in frames {
+                    for &(s, e) in f.spans.iter().flatten() {
+                        b.values()
+                            .append_value(f.text.get(s..e).unwrap_or_default());
+                    }
+                    b.append(f.spans.is_some());
+                }
+                out.push(Arc::new(b.finish()));
+            }
+        }
+        for (k, kind) in cols {
+            let values = frames.iter().map(|f| {
+                f.fields
+                    .iter()
+                    .find(|(fk, _)| fk == k)
+                    .map(|(_, v)| (*v, serde_json::from_str::<Value>(v).unwrap_or(Value::Null)))
+            });
+            let arr: ArrayRef = match kind {
+                Kind::Bool => {
+                    let mut b = BooleanBuilder::new();
+                    values.for_each(|v| b.append_option(v.and_then(|(_, v)| v.as_bool())));
+                    Arc::new(b.finish())
+                }
+                Kind::Int => {
+                    let mut b = Int64Builder::new();
+                    values.for_each(|v| b.append_option(v.and_then(|(_, v)| v.as_i64())));
+                    Arc::new(b.finish())
+                }
+                Kind::Float => {
+                    let mut b = Float64Builder::new();
+                    values.for_each(|v| b.append_option(v.and_then(|(_, v)| v.as_f64())));
+                    Arc::new(b.finish())
+                }
+                Kind::Str => {
+                    let mut b = StringBuilder::new();
+                    values.for_each(|v| {
+                        b.append_option(v.and_then(|(_, v)| v.as_str().map(str::to_string)))
+                    });
+                    Arc::new(b.finish())
+                }
+                Kind::Json => {
+                    let mut b = StringBuilder::new();
+                    values.for_each(|v| {
+                        b.append_option(v.filter(|(_, v)| !v.is_null()).map(|(raw, _)| raw))
+                    });
+                    Arc::new(b.finish())
+                }
+            };
+            out.push(arr);
+        }
+        out
+    }
+
+    /// Writes the buffered row group and the footer, and renames the file
+    /// into place.
+    ///
+    /// # Errors
+    /// Write, sync or rename errors.
+    pub fn finish(mut self) -> Result<(), OutputError> {
+        if !self.ends.is_empty() || self.writer.is_none() {
+            self.flush_group()?;
+        }
+        let Some(w) = self.writer.take() else {
+            return Ok(());
+        };
+        let FileWrite(file) = w.into_inner().map_err(pq_err)?;
+        file.commit()
+    }
+}
+
+fn sentence_arrays(frames: &[Frame<'_>]) -> Vec<ArrayRef> {
+    let mut id = StringBuilder::new();
+    let mut doc_id = StringBuilder::new();
+    let mut index = Int64Builder::new();
+    let mut text = StringBuilder::new();
+    for f in frames {
+        for (i, &(s, e)) in f.spans.iter().flatten().enumerate() {
+            id.append_value(format!("{}:{i}", f.id));
+            doc_id.append_value(f.id);
+            index.append_value(i as i64);
+            text.append_value(f.text.get(s..e).unwrap_or_default());
+        }
+    }
+    vec![
+        Arc::new(id.finish()),
+        Arc::new(doc_id.finish()),
+        Arc::new(index.finish()),
+        Arc::new(text.finish()),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::Int64Type;
+    use arrow_array::Array;
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+    fn doc(id: &str, text: &str, fields: serde_json::Value) -> Document {
+        let mut d = Document::new(id, text).with_source(Some("web".into()));
+        if let Value::Object(m) = fields {
+            d.fields = m;
+        }
+        d
+    }
+
+    fn write(
+        docs: &[Document],
+        layout: Layout,
+        group: usize,
+    ) -> (tempfile::TempDir, Vec<RecordBatch>, Vec<Result<(), String>>) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.parquet");
+        let mut sink =
+            ParquetSink::new(AtomicFile::create(&path).unwrap()).with_row_group_text(group);
+        let mut results = Vec::new();
+        for d in docs {
+            let mut bytes = Vec::new();
+            frame(
+                layout,
+                d,
+                |k| k == "sentences" && layout.with_sentences,
+                &mut bytes,
+            );
+            results.push(sink.write(&bytes).map_err(|e| e.to_string()));
+        }
+        sink.finish().unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+            .unwrap()
+            .build()
+            .unwrap();
+        let batches = reader.map(|b| b.unwrap()).collect();
+        (dir, batches, results)
+    }
+
+    const DOC: Layout = Layout {
+        unit: Unit::Doc,
+        with_sentences: true,
+        spans: false,
+    };
+
+    #[test]
+    fn documents_round_trip_with_typed_fields() {
+        let mut a = doc(
+            "a",
+            "One. Two.",
+            serde_json::json!({"n": 1, "x": 1.5, "ok": true, "tag": "t", "meta": {"k": [1]}}),
+        );
+        a.set_sentences(vec![0..4, 5..9]);
+        let mut b = doc(
+            "b",
+            "Three.",
+            serde_json::json!({"n": 2, "x": 2, "ok": null, "tag": "u", "meta": 3}),
+        );
+        b.set_sentences(std::iter::once(0..6).collect());
+        let (_dir, batches, results) = write(&[a, b], DOC, usize::MAX);
+        assert!(results.iter().all(Result::is_ok));
+        let batch = arrow_select_concat(&batches);
+        let schema = batch.schema();
+        let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "id",
+                "source",
+                "text",
+                "sentences",
+                "n",
+                "x",
+                "ok",
+                "tag",
+                "meta"
+            ]
+        );
+        assert_eq!(batch.num_rows(), 2);
+        let col = |n: &str| batch.column_by_name(n).unwrap().clone();
+        assert_eq!(col("text").as_string::<i32>().value(0), "One. Two.");
+        let sents = col("sentences");
+        let first = sents.as_list::<i32>().value(0);
+        let first = first.as_string::<i32>();
+        assert_eq!((first.value(0), first.value(1)), ("One.", "Two."));
+        assert_eq!(col("n").as_primitive::<Int64Type>().value(1), 2);
+        assert_eq!(col("x").data_type(), &DataType::Float64);
+        assert_eq!(col("ok").data_type(), &DataType::Boolean);
+        assert!(col("ok").is_null(1));
+        assert_eq!(col("tag").as_string::<i32>().value(1), "u");
+        let meta = col("meta");
+        assert_eq!(meta.as_string::<i32>().value(0), r#"{"k":[1]}"#);
+        assert_eq!(meta.as_string::<i32>().value(1), "3");
+    }
+
+    /// All batches of a small file are one row group here, or are checked
+    /// one by one.
+    fn arrow_select_concat(batches: &[RecordBatch]) -> RecordBatch {
+        assert_eq!(batches.len(), 1);
+        batches[0].clone()
+    }
+
+    #[test]
+    fn later_row_groups_keep_the_first_schema_and_refuse_misfits() {
+        let docs = [
+            doc("a", "aaaa", serde_json::json!({"n": 1})),
+            doc("b", "bbbb", serde_json::json!({"n": 2})),
+            doc("c", "cccc", serde_json::json!({"n": "three"})),
+            doc("d", "dddd", serde_json::json!({"m": 4})),
+            doc("e", "eeee", serde_json::json!({})),
+        ];
+        let layout = Layout {
+            with_sentences: false,
+            ..DOC
+        };
+        // A row group per document: "a" fixes the schema.
+        let (_dir, batches, results) = write(&docs, layout, 1);
+        assert!(results[1].is_ok() && results[4].is_ok());
+        assert!(results[2].as_ref().unwrap_err().contains("field `n`"));
+        assert!(results[3].as_ref().unwrap_err().contains("field `m`"));
+        let ids: Vec<String> = batches
+            .iter()
+            .flat_map(|b| {
+                let c = b.column_by_name("id").unwrap().as_string::<i32>().clone();
+                (0..c.len()).map(move |i| c.value(i).to_string())
+            })
+            .collect();
+        assert_eq!(ids, ["a", "b", "e"]);
+    }
+
+    #[test]
+    fn spans_and_sentence_rows() {
+        let mut a = doc("a", "One. Two.", serde_json::json!({}));
+        a.set_sentences(vec![0..4, 5..9]);
+        let spans = Layout { spans: true, ..DOC };
+        let (_dir, batches, _) = write(std::slice::from_ref(&a), spans, usize::MAX);
+        let s = batches[0]
+            .column_by_name("sentences")
+            .unwrap()
+            .as_list::<i32>()
+            .value(0);
+        let pair = s.as_list::<i32>().value(1);
+        let pair = pair.as_primitive::<Int64Type>();
+        assert_eq!((pair.value(0), pair.value(1)), (5, 9));
+        let unit = Layout {
+            unit: Unit::Sentence,
+            ..DOC
+        };
+        let (_dir, batches, _) = write(&[a], unit, usize::MAX);
+        let b = &batches[0];
+        assert_eq!(b.num_rows(), 2);
+        assert_eq!(
+            b.column_by_name("id").unwrap().as_string::<i32>().value(1),
+            "a:1"
+        );
+        assert_eq!(
+            b.column_by_name("text")
+                .unwrap()
+                .as_string::<i32>()
+                .value(1),
+            "Two."
+        );
+    }
+}
