@@ -1,0 +1,31 @@
+//! `merge`: join a complete run's parts.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result};
+use clap::Args;
+
+use super::{finish, open_run};
+
+/// Arguments of `merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Run directory.
+    #[arg(long)]
+    pub run: PathBuf,
+    /// Merged output file (default: RUN/output.jsonl or RUN/output.csv).
+    #[arg(short, long)]
+    pub output: Option<PathBuf>,
+    /// No summary table.
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+pub(super) fn run(args: MergeArgs) -> Result<ExitCode> {
+    let run = open_run(&args.run)?;
+    let report = run
+        .merge(args.output.as_deref())
+        .with_context(|| format!("merging {}", run.dir().display()))?;
+    Ok(finish(&report, args.quiet))
+}
