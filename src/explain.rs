@@ -4,6 +4,8 @@
 use std::fmt::Write;
 
 use crate::document::{Document, Reason};
+use crate::output::OutputError;
+use crate::run::{Render, Sink};
 
 /// Options of the listing.
 #[derive(Debug, Clone, Copy, Default)]
@@ -53,6 +55,51 @@ pub fn render(doc: &Document, opts: ExplainOptions) -> String {
         };
     }
     out
+}
+
+impl Render for ExplainOptions {
+    type Out = String;
+    fn render(&self, doc: &Document) -> Result<String, OutputError> {
+        Ok(render(doc, *self))
+    }
+}
+
+/// `explain` as a sink of the engine: each document's listing, in input
+/// order, to `W` (stdout).
+pub struct ExplainSink<W: std::io::Write> {
+    opts: ExplainOptions,
+    out: W,
+}
+
+impl<W: std::io::Write> ExplainSink<W> {
+    /// Listings with `opts`, written to `out`.
+    pub fn new(opts: ExplainOptions, out: W) -> ExplainSink<W> {
+        ExplainSink { opts, out }
+    }
+
+    fn io(e: std::io::Error) -> OutputError {
+        OutputError::Io {
+            path: "<stdout>".into(),
+            error: e,
+        }
+    }
+}
+
+impl<W: std::io::Write> Sink for ExplainSink<W> {
+    type Render = ExplainOptions;
+
+    fn begin(&mut self, _: Option<&Document>) -> Result<ExplainOptions, OutputError> {
+        Ok(self.opts)
+    }
+
+    fn write(&mut self, _: &Document, listing: String) -> Result<Option<String>, OutputError> {
+        self.out.write_all(listing.as_bytes()).map_err(Self::io)?;
+        Ok(None)
+    }
+
+    fn finish(&mut self) -> Result<(), OutputError> {
+        self.out.flush().map_err(Self::io)
+    }
 }
 
 #[cfg(test)]

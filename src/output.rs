@@ -13,6 +13,7 @@ use std::path::{Component, Path, PathBuf};
 use serde::Serialize;
 
 use crate::document::{Document, Fields, Removal};
+use crate::run::{Render, Sink};
 
 mod parquet;
 pub use parquet::ParquetSink;
@@ -406,11 +407,10 @@ impl Renderer {
     }
 
     /// CSV needs one header for the whole file: carried columns are those
-    /// of the first document.
-    pub fn set_csv_fields(&mut self, first: &Document) {
-        self.csv_fields = first
-            .fields
-            .keys()
+    /// of the first document (`keys`: its carried field names).
+    pub fn set_csv_fields<'k>(&mut self, keys: impl IntoIterator<Item = &'k String>) {
+        self.csv_fields = keys
+            .into_iter()
             .filter(|k| !self.replaces(k))
             .cloned()
             .collect();
@@ -973,8 +973,8 @@ fn sync_tree(root: &Path) -> io::Result<()> {
     Ok(())
 }
 
-/// Where records go.
-pub enum Sink {
+/// Where a dataset's bytes go.
+pub enum Destination {
     /// Standard output.
     Stdout(Encoder<BufWriter<io::Stdout>>),
     /// One JSONL or CSV file.
@@ -1065,7 +1065,7 @@ impl TxtNames {
     }
 }
 
-impl Sink {
+impl Destination {
     /// Opens the output: `-` is stdout; for `txt`, `out` is a directory.
     ///
     /// # Errors
@@ -1074,7 +1074,7 @@ impl Sink {
         out: &str,
         format: Format,
         compression: Compression,
-    ) -> Result<Sink, OutputError> {
+    ) -> Result<Destination, OutputError> {
         if out == "-" {
             if format == Format::Txt {
                 return Err(OutputError::Usage(
@@ -1083,22 +1083,25 @@ impl Sink {
             }
             let stdout = BufWriter::with_capacity(1 << 20, io::stdout());
             let enc = Encoder::new(stdout, compression).map_err(io_err(Path::new("<stdout>")))?;
-            return Ok(Sink::Stdout(enc));
+            return Ok(Destination::Stdout(enc));
         }
         let path = PathBuf::from(out);
         if format == Format::Txt {
             std::fs::create_dir_all(&path).map_err(io_err(&path))?;
             sweep_tree(&path, &host_name());
-            return Ok(Sink::Dir {
+            return Ok(Destination::Dir {
                 root: path,
                 names: TxtNames::default(),
             });
         }
         if format == Format::Parquet {
             let file = AtomicFile::create(&path)?;
-            return Ok(Sink::Parquet(Box::new(ParquetSink::new(file))));
+            return Ok(Destination::Parquet(Box::new(ParquetSink::new(file))));
         }
-        Ok(Sink::File(AtomicFile::create_with(&path, compression)?))
+        Ok(Destination::File(AtomicFile::create_with(
+            &path,
+            compression,
+        )?))
     }
 
     /// Writes one document's rendered bytes. For a directory, returns the
@@ -1109,13 +1112,13 @@ impl Sink {
     /// I/O errors; for a directory, an id that cannot be a path.
     pub fn write(&mut self, id: &str, bytes: &[u8]) -> Result<Option<PathBuf>, OutputError> {
         match self {
-            Sink::Stdout(w) => w
+            Destination::Stdout(w) => w
                 .write_all(bytes)
                 .map(|()| None)
                 .map_err(io_err(Path::new("<stdout>"))),
-            Sink::File(f) => f.write_all(bytes).map(|()| None),
-            Sink::Parquet(p) => p.write(bytes).map(|()| None),
-            Sink::Dir { root, names } => {
+            Destination::File(f) => f.write_all(bytes).map(|()| None),
+            Destination::Parquet(p) => p.write(bytes).map(|()| None),
+            Destination::Dir { root, names } => {
                 let asked = txt_path(id)?;
                 let rel = names.take(&asked);
                 let mut f = AtomicFile::create_in(&root.join(&rel), Compression::None, false)?;
@@ -1133,16 +1136,172 @@ impl Sink {
     /// Any flush, sync or rename error.
     pub fn finish(self) -> Result<(), OutputError> {
         match self {
-            Sink::Stdout(w) => {
+            Destination::Stdout(w) => {
                 let stdout = Path::new("<stdout>");
                 w.finish()
                     .and_then(|mut w| w.flush())
                     .map_err(io_err(stdout))
             }
-            Sink::File(f) => f.commit(),
-            Sink::Parquet(p) => p.finish(),
-            Sink::Dir { root, .. } => sync_tree(&root).map_err(io_err(&root)),
+            Destination::File(f) => f.commit(),
+            Destination::Parquet(p) => p.finish(),
+            Destination::Dir { root, .. } => sync_tree(&root).map_err(io_err(&root)),
         }
+    }
+}
+
+/// Where a run's records go, and how (see [`DatasetSink`]).
+#[derive(Debug, Clone)]
+pub struct OutputSpec {
+    /// File, directory (txt) or `-`.
+    pub path: String,
+    /// Format.
+    pub format: Format,
+    /// Record unit.
+    pub unit: Unit,
+    /// Compression of the file or stdout (none for txt).
+    pub compression: Compression,
+    /// Sentences as `[start, end]` offsets instead of strings (doc unit).
+    pub spans: bool,
+    /// Write documents whose every line was removed (by default they are
+    /// dropped, and counted as `docs_empty`).
+    pub keep_empty: bool,
+}
+
+impl Render for Renderer {
+    type Out = Vec<u8>;
+    fn render(&self, doc: &Document) -> Result<Vec<u8>, OutputError> {
+        let mut out = Vec::new();
+        Renderer::render(self, doc, &mut out)?;
+        Ok(out)
+    }
+}
+
+/// The dataset: JSONL, CSV, Parquet or txt, to a file, stdout or a
+/// directory, as an [`OutputSpec`] says. Opened when the engine begins (so
+/// a config error leaves nothing behind).
+pub struct DatasetSink {
+    spec: OutputSpec,
+    renderer: Renderer,
+    /// CSV columns known before the run (a shard's part), and then no
+    /// header is written: `merge` writes it once.
+    preset: Option<Vec<String>>,
+    dest: Option<Destination>,
+}
+
+impl DatasetSink {
+    /// The dataset of one process; `with_sentences` when the pipeline
+    /// splits sentences.
+    pub fn new(spec: &OutputSpec, with_sentences: bool) -> DatasetSink {
+        DatasetSink {
+            renderer: Renderer::new(spec.format, spec.unit, with_sentences).with_spans(spec.spans),
+            spec: spec.clone(),
+            preset: None,
+            dest: None,
+        }
+    }
+
+    /// A part of a sharded run: CSV columns given (found at plan time),
+    /// no header.
+    pub fn part(spec: &OutputSpec, with_sentences: bool, columns: Vec<String>) -> DatasetSink {
+        DatasetSink {
+            preset: Some(columns),
+            ..DatasetSink::new(spec, with_sentences)
+        }
+    }
+}
+
+impl Sink for DatasetSink {
+    type Render = Renderer;
+
+    fn wants_first(&self) -> bool {
+        self.renderer.needs_fields() && self.preset.is_none()
+    }
+
+    fn begin(&mut self, first: Option<&Document>) -> Result<Renderer, OutputError> {
+        let mut dest =
+            Destination::create(&self.spec.path, self.spec.format, self.spec.compression)?;
+        if let Some(cols) = &self.preset {
+            self.renderer.set_csv_fields(cols);
+        } else if let Some(first) = first.filter(|_| self.renderer.needs_fields()) {
+            self.renderer.set_csv_fields(first.fields.keys());
+            if let Some(h) = self.renderer.header() {
+                dest.write("", &h)?;
+            }
+        }
+        self.dest = Some(dest);
+        Ok(self.renderer.clone())
+    }
+
+    fn write(&mut self, doc: &Document, bytes: Vec<u8>) -> Result<Option<String>, OutputError> {
+        if doc.lines().is_empty() && !self.spec.keep_empty {
+            return Ok(None);
+        }
+        let Some(dest) = self.dest.as_mut() else {
+            return Ok(None);
+        };
+        Ok(dest.write(&doc.id, &bytes)?.map(|renamed| {
+            format!(
+                "document {}: written as {}, since an earlier document took its name",
+                doc.id,
+                renamed.display()
+            )
+        }))
+    }
+
+    fn finish(&mut self) -> Result<(), OutputError> {
+        self.dest.take().map_or(Ok(()), Destination::finish)
+    }
+}
+
+/// The removed-lines log: each removed line with its stage and reason, as
+/// JSONL (compressed when the name ends in `.gz` or `.zst`).
+pub struct RemovedLog {
+    path: PathBuf,
+    file: Option<AtomicFile>,
+}
+
+impl RemovedLog {
+    /// The log to write at `path`.
+    pub fn new(path: &Path) -> RemovedLog {
+        RemovedLog {
+            path: path.to_path_buf(),
+            file: None,
+        }
+    }
+}
+
+/// Renders a document's removed-lines log records.
+#[derive(Debug, Clone, Copy)]
+pub struct RemovalsRender;
+
+impl Render for RemovalsRender {
+    type Out = Vec<u8>;
+    fn render(&self, doc: &Document) -> Result<Vec<u8>, OutputError> {
+        let mut out = Vec::new();
+        render_removals(&doc.id, doc.removals(), &mut out);
+        Ok(out)
+    }
+}
+
+impl Sink for RemovedLog {
+    type Render = RemovalsRender;
+
+    fn begin(&mut self, _: Option<&Document>) -> Result<RemovalsRender, OutputError> {
+        let name = self.path.file_name().unwrap_or_default().to_string_lossy();
+        let compression = Compression::of_name(&name).0;
+        self.file = Some(AtomicFile::create_with(&self.path, compression)?);
+        Ok(RemovalsRender)
+    }
+
+    fn write(&mut self, _: &Document, bytes: Vec<u8>) -> Result<Option<String>, OutputError> {
+        if let Some(f) = self.file.as_mut() {
+            f.write_all(&bytes)?;
+        }
+        Ok(None)
+    }
+
+    fn finish(&mut self) -> Result<(), OutputError> {
+        self.file.take().map_or(Ok(()), AtomicFile::commit)
     }
 }
 
@@ -1330,7 +1489,7 @@ mod tests {
         let mut doc = Document::new("d1", "A, \"b\".\nC.");
         doc.set_sentences(vec![0..7, 9..11]);
         let mut r = Renderer::new(Format::Csv, Unit::Doc, true);
-        r.set_csv_fields(&doc);
+        r.set_csv_fields(doc.fields.keys());
         let mut out = r.header().unwrap();
         r.render(&doc, &mut out).unwrap();
         let mut rd = csv::Reader::from_reader(&out[..]);

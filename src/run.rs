@@ -12,7 +12,6 @@
 //! config value).
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -22,9 +21,8 @@ use crate::config::{ConfigError, PipelineConfig};
 use crate::corpus::{CorpusProfile, DocLines};
 use crate::document::Document;
 use crate::input::{InputError, InputOptions, InputSpec, Raw, Reader};
-use crate::output::{
-    render_removals, AtomicFile, Compression, Format, OutputError, Renderer, Sink, Unit,
-};
+use crate::output::OutputError;
+pub use crate::output::OutputSpec;
 use crate::stage::Pipeline;
 use crate::stats::{Report, StageStats, Stats};
 
@@ -72,24 +70,6 @@ impl Default for RunOptions {
             input: InputOptions::default(),
         }
     }
-}
-
-/// Where a run's records go.
-#[derive(Debug, Clone)]
-pub struct OutputSpec {
-    /// File, directory (txt) or `-`.
-    pub path: String,
-    /// Format.
-    pub format: Format,
-    /// Record unit.
-    pub unit: Unit,
-    /// Compression of the file or stdout (none for txt).
-    pub compression: Compression,
-    /// Sentences as `[start, end]` offsets instead of strings (doc unit).
-    pub spans: bool,
-    /// Write documents whose every line was removed (by default they are
-    /// dropped, and counted as `docs_empty`).
-    pub keep_empty: bool,
 }
 
 /// What a finished run reports.
@@ -371,10 +351,6 @@ impl PendingBuild {
     }
 }
 
-/// A document's output bytes (or why it cannot be written) and its
-/// removed-lines log bytes.
-type Rendered = (Result<Vec<u8>, OutputError>, Vec<u8>);
-
 struct Cleaned {
     doc: Document,
     stages: Vec<StageStats>,
@@ -388,11 +364,10 @@ struct Cleaned {
 ///
 /// # Errors
 /// Config, pool and output errors; input errors with `fail_fast`.
-pub fn clean(
+pub fn clean<S: Sink>(
     inputs: &[InputSpec],
     config: &PipelineConfig,
-    output: Option<&OutputSpec>,
-    removed_log: Option<&PathBuf>,
+    sink: &mut S,
     opts: &RunOptions,
 ) -> Result<Outcome, RunError> {
     let started = Instant::now();
@@ -425,17 +400,13 @@ pub fn clean(
     };
     let reader = Reader::new(inputs.to_vec(), opts.input.clone());
     let bar = progress_bar(inputs, opts.progress);
-    let stats = clean_records(
-        reader,
-        &pipeline,
-        config.has_sentences(),
-        output,
-        removed_log,
+    let engine = Engine {
+        pipeline: &pipeline,
         opts,
-        &pool,
-        &bar,
-        CsvColumns::FirstDocument,
-    )?;
+        pool: &pool,
+        bar: &bar,
+    };
+    let stats = engine.run(reader, sink)?;
     bar.finish_and_clear();
     Ok(Outcome {
         report: Report::new(stats, started.elapsed()),
@@ -445,51 +416,176 @@ pub fn clean(
 }
 
 /// Pass 2 over one shard's records (`shard.rs` selects them) with the
-/// merged corpus profile, writing the shard's output part and log part.
-/// The CSV columns come from `csv_first` (the run's first document, found
-/// at plan time) and no header is written: `merge` writes it once.
+/// merged corpus profile, into the shard's sink (its output and log parts).
 ///
 /// # Errors
 /// Config, pool and output errors; input errors with `fail_fast`.
-pub(crate) fn clean_part(
+pub(crate) fn clean_part<S: Sink>(
     records: impl Iterator<Item = Result<Raw, InputError>> + Send,
     config: &PipelineConfig,
     profile: std::sync::Arc<CorpusProfile>,
-    output: &OutputSpec,
-    removed_log: Option<&PathBuf>,
-    csv_first: Option<&Document>,
+    sink: &mut S,
     opts: &RunOptions,
 ) -> Result<Stats, RunError> {
     let pool = pool(opts)?;
     // Shared, not copied: a merged profile can hold millions of entries.
     let pipeline = pool.install(|| config.build_shared(profile))?;
-    clean_records(
-        records,
-        &pipeline,
-        config.has_sentences(),
-        Some(output),
-        removed_log,
+    let engine = Engine {
+        pipeline: &pipeline,
         opts,
-        &pool,
-        &ProgressBar::hidden(),
-        CsvColumns::Preset(csv_first),
-    )
+        pool: &pool,
+        bar: &ProgressBar::hidden(),
+    };
+    engine.run(records, sink)
 }
 
-/// Where CSV output takes its columns from.
-pub(crate) enum CsvColumns<'a> {
-    /// From the first document read, and the header is written: one process.
-    FirstDocument,
-    /// From this document (the run's first, found by `plan`; `None` when
-    /// no record decodes) and no header is written: a shard's part, whose
-    /// header `merge` writes once.
-    Preset(Option<&'a Document>),
+/// The rendering side of a [`Sink`]: made by [`Sink::begin`] and shared by
+/// the workers, which render each cleaned document while the calling
+/// thread writes the batch before.
+pub trait Render: Sync {
+    /// One document's rendering (its bytes, usually).
+    type Out: Send;
+
+    /// Renders `doc`, on a worker thread.
+    ///
+    /// # Errors
+    /// A document this output cannot hold: it is counted as failed and
+    /// written nowhere.
+    fn render(&self, doc: &Document) -> Result<Self::Out, OutputError>;
 }
 
-/// One batch after cleaning and rendering, with what the writer needs.
-struct Finished {
-    cleaned: Vec<Option<Result<Cleaned, InputError>>>,
-    rendered: Vec<Rendered>,
+/// Where the engine hands cleaned documents, in input order (the shape of
+/// ripgrep's searcher feeding its printer): [`Sink::begin`] once, after
+/// pass 1 and the pipeline build; [`Render::render`] on the workers;
+/// [`Sink::write`] on one thread in input order; [`Sink::finish`] once.
+/// The engine knows no format: the dataset writers, a shard's parts, the
+/// removed-lines log, `explain` and `bench` are sinks, and they combine as
+/// a pair `(A, B)` or an `Option`.
+pub trait Sink {
+    /// What renders on the workers.
+    type Render: Render;
+
+    /// True when [`Sink::begin`] must see the first document that decodes
+    /// (CSV takes its columns from it); until then the engine cleans one
+    /// batch at a time.
+    fn wants_first(&self) -> bool {
+        false
+    }
+
+    /// Opens the output. `first` is the first document that decodes when
+    /// [`Sink::wants_first`] (`None` if none does), else `None`.
+    ///
+    /// # Errors
+    /// The output cannot be created.
+    fn begin(&mut self, first: Option<&Document>) -> Result<Self::Render, OutputError>;
+
+    /// Writes one document's rendering, in input order. A note returned is
+    /// printed as a warning (a txt file written under another name).
+    ///
+    /// # Errors
+    /// [`OutputError::Record`]: this document only (counted as failed, the
+    /// run goes on); any other error stops the run.
+    fn write(
+        &mut self,
+        doc: &Document,
+        out: <Self::Render as Render>::Out,
+    ) -> Result<Option<String>, OutputError>;
+
+    /// Completes the output (flush, rename into place).
+    ///
+    /// # Errors
+    /// Any flush, sync or rename error.
+    fn finish(&mut self) -> Result<(), OutputError>;
+}
+
+/// Discards everything (`bench` without `-o`).
+impl Render for () {
+    type Out = ();
+    fn render(&self, _: &Document) -> Result<(), OutputError> {
+        Ok(())
+    }
+}
+
+impl Sink for () {
+    type Render = ();
+    fn begin(&mut self, _: Option<&Document>) -> Result<(), OutputError> {
+        Ok(())
+    }
+    fn write(&mut self, _: &Document, (): ()) -> Result<Option<String>, OutputError> {
+        Ok(None)
+    }
+    fn finish(&mut self) -> Result<(), OutputError> {
+        Ok(())
+    }
+}
+
+impl<R: Render> Render for Option<R> {
+    type Out = Option<R::Out>;
+    fn render(&self, doc: &Document) -> Result<Self::Out, OutputError> {
+        self.as_ref().map(|r| r.render(doc)).transpose()
+    }
+}
+
+/// An optional output (`--removed-log`, `bench -o`).
+impl<S: Sink> Sink for Option<S> {
+    type Render = Option<S::Render>;
+    fn wants_first(&self) -> bool {
+        self.as_ref().is_some_and(S::wants_first)
+    }
+    fn begin(&mut self, first: Option<&Document>) -> Result<Self::Render, OutputError> {
+        self.as_mut().map(|s| s.begin(first)).transpose()
+    }
+    fn write(
+        &mut self,
+        doc: &Document,
+        out: <Self::Render as Render>::Out,
+    ) -> Result<Option<String>, OutputError> {
+        match (self.as_mut(), out) {
+            (Some(s), Some(out)) => s.write(doc, out),
+            _ => Ok(None),
+        }
+    }
+    fn finish(&mut self) -> Result<(), OutputError> {
+        self.as_mut().map_or(Ok(()), S::finish)
+    }
+}
+
+impl<A: Render, B: Render> Render for (A, B) {
+    type Out = (A::Out, B::Out);
+    fn render(&self, doc: &Document) -> Result<Self::Out, OutputError> {
+        Ok((self.0.render(doc)?, self.1.render(doc)?))
+    }
+}
+
+/// Two outputs of every document (the dataset and its removed-lines
+/// log): a document that the first refuses reaches neither.
+impl<A: Sink, B: Sink> Sink for (A, B) {
+    type Render = (A::Render, B::Render);
+    fn wants_first(&self) -> bool {
+        self.0.wants_first() || self.1.wants_first()
+    }
+    fn begin(&mut self, first: Option<&Document>) -> Result<Self::Render, OutputError> {
+        Ok((self.0.begin(first)?, self.1.begin(first)?))
+    }
+    fn write(
+        &mut self,
+        doc: &Document,
+        (a, b): <Self::Render as Render>::Out,
+    ) -> Result<Option<String>, OutputError> {
+        let note = self.0.write(doc, a)?;
+        Ok(note.or(self.1.write(doc, b)?))
+    }
+    fn finish(&mut self) -> Result<(), OutputError> {
+        self.0.finish()?;
+        self.1.finish()
+    }
+}
+
+/// A cleaned batch, in input order, with each document's rendering (none
+/// for a record that failed).
+struct Finished<O> {
+    cleaned: Vec<Result<Cleaned, InputError>>,
+    rendered: Vec<Option<Result<O, OutputError>>>,
     bytes: u64,
     read_time: Duration,
 }
@@ -499,18 +595,15 @@ fn clean_batch(
     batch: Vec<Result<Raw, InputError>>,
     pipeline: &Pipeline,
     opts: &RunOptions,
-) -> Vec<Option<Result<Cleaned, InputError>>> {
+) -> Vec<Result<Cleaned, InputError>> {
     batch
         .into_par_iter()
         .map(|item| {
-            let raw = match item {
-                Ok(raw) => raw,
-                Err(e) => return Some(Err(e)),
-            };
+            let raw = item?;
             let t = Instant::now();
             let decoded = raw.decode(&opts.input);
             let decode_time = t.elapsed();
-            Some(decoded.map(|mut doc| {
+            decoded.map(|mut doc| {
                 let mut st = pipeline.new_stage_stats();
                 pipeline.apply(&mut doc, &mut st);
                 Cleaned {
@@ -518,44 +611,26 @@ fn clean_batch(
                     stages: st,
                     decode_time,
                 }
-            }))
+            })
         })
         .collect()
 }
 
-/// Renders the cleaned documents of a batch (and their removed-lines log
-/// records, when `want_log`) in parallel.
-fn render_batch(
-    cleaned: &[Option<Result<Cleaned, InputError>>],
-    renderer: Option<&Renderer>,
-    want_log: bool,
-) -> Vec<Rendered> {
+/// Renders the cleaned documents of a batch in parallel.
+fn render_batch<R: Render>(
+    cleaned: &[Result<Cleaned, InputError>],
+    render: &R,
+) -> Vec<Option<Result<R::Out, OutputError>>> {
     cleaned
         .par_iter()
-        .map(|c| match c {
-            Some(Ok(c)) => {
-                let mut out = Vec::new();
-                let res = match renderer {
-                    Some(r) => r.render(&c.doc, &mut out).map(|()| out),
-                    None => Ok(out),
-                };
-                let mut log_bytes = Vec::new();
-                if want_log {
-                    render_removals(&c.doc.id, c.doc.removals(), &mut log_bytes);
-                }
-                (res, log_bytes)
-            }
-            _ => (Ok(Vec::new()), Vec::new()),
-        })
+        .map(|c| c.as_ref().ok().map(|c| render.render(&c.doc)))
         .collect()
 }
 
-/// The sequential end of pass 2: output, log and statistics, in input order.
+/// The sequential end of pass 2: the sink's writes and the statistics, in
+/// input order.
 struct Writer<'a> {
-    sink: Option<Sink>,
-    log: Option<AtomicFile>,
     stats: Stats,
-    keep_empty: bool,
     opts: &'a RunOptions,
     bar: &'a ProgressBar,
 }
@@ -571,46 +646,32 @@ impl Writer<'_> {
         Ok(())
     }
 
-    fn write(&mut self, batch: Finished) -> Result<(), RunError> {
+    fn write<S: Sink>(
+        &mut self,
+        sink: &mut S,
+        batch: Finished<<S::Render as Render>::Out>,
+    ) -> Result<(), RunError> {
         self.stats.read_time += batch.read_time;
-        for (c, (bytes, log_bytes)) in batch.cleaned.into_iter().zip(batch.rendered) {
+        for (c, rendered) in batch.cleaned.into_iter().zip(batch.rendered) {
             let c = match c {
-                None => continue,
-                Some(Err(e)) => {
-                    self.failed(e)?;
-                    continue;
-                }
-                Some(Ok(c)) => c,
-            };
-            let empty = c.doc.lines().is_empty() && !self.keep_empty;
-            match bytes {
-                Ok(_) if empty => {}
-                Ok(bytes) => {
-                    if let Some(s) = self.sink.as_mut() {
-                        match s.write(&c.doc.id, &bytes) {
-                            Ok(None) => {}
-                            Ok(Some(renamed)) => self.bar.suspend(|| {
-                                eprintln!(
-                                    "textclean: document {}: written as {}, since an earlier document took its name",
-                                    c.doc.id,
-                                    renamed.display()
-                                );
-                            }),
-                            Err(e @ OutputError::Record { .. }) => {
-                                self.failed(e)?;
-                                continue;
-                            }
-                            Err(e) => return Err(e.into()),
-                        }
-                    }
-                }
                 Err(e) => {
                     self.failed(e)?;
                     continue;
                 }
-            }
-            if let Some(l) = self.log.as_mut() {
-                l.write_all(&log_bytes)?;
+                Ok(c) => c,
+            };
+            // Rendered, unless the sink had not begun (no document had
+            // decoded yet when the batch was cleaned).
+            let Some(rendered) = rendered else { continue };
+            let written = rendered.and_then(|out| sink.write(&c.doc, out));
+            match written {
+                Ok(None) => {}
+                Ok(Some(note)) => self.bar.suspend(|| eprintln!("textclean: {note}")),
+                Err(e @ OutputError::Record { .. }) => {
+                    self.failed(e)?;
+                    continue;
+                }
+                Err(e) => return Err(e.into()),
             }
             debug_assert_eq!(
                 c.doc.lines_in(),
@@ -633,128 +694,222 @@ impl Writer<'_> {
 /// or more workers. Each one bounds memory by another batch.
 const IN_FLIGHT: usize = 2;
 
-/// Pass 2 over `reader`'s records.
-///
-/// Batches are cleaned and rendered as jobs on the pool while this thread
-/// writes the batch before them in input order, so that the workers never
-/// wait for the writer (with one worker, one batch at a time: "one
-/// thread" means one core).
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn clean_records(
-    reader: impl Iterator<Item = Result<Raw, InputError>> + Send,
-    pipeline: &Pipeline,
-    with_sentences: bool,
-    output: Option<&OutputSpec>,
-    removed_log: Option<&PathBuf>,
-    opts: &RunOptions,
-    pool: &rayon::ThreadPool,
-    bar: &ProgressBar,
-    csv_columns: CsvColumns<'_>,
-) -> Result<Stats, RunError> {
-    let sink = output
-        .map(|o| Sink::create(&o.path, o.format, o.compression))
-        .transpose()?;
-    let keep_empty = output.is_some_and(|o| o.keep_empty);
-    let mut renderer =
-        output.map(|o| Renderer::new(o.format, o.unit, with_sentences).with_spans(o.spans));
-    let mut header_done = renderer.as_ref().is_none_or(|r| !r.needs_fields());
-    if let CsvColumns::Preset(first) = csv_columns {
-        header_done = true;
-        if let (Some(r), Some(first)) = (renderer.as_mut(), first) {
-            r.set_csv_fields(first);
+/// Pass 2: a built pipeline on a pool, feeding a sink.
+struct Engine<'a> {
+    pipeline: &'a Pipeline,
+    opts: &'a RunOptions,
+    pool: &'a rayon::ThreadPool,
+    bar: &'a ProgressBar,
+}
+
+impl Engine<'_> {
+    /// Pass 2 over `reader`'s records into `sink`.
+    ///
+    /// Batches are cleaned and rendered as jobs on the pool while this
+    /// thread writes the batch before them in input order, so that the
+    /// workers never wait for the writer (with one worker, one batch at a
+    /// time: "one thread" means one core).
+    fn run<S: Sink>(
+        &self,
+        reader: impl Iterator<Item = Result<Raw, InputError>> + Send,
+        sink: &mut S,
+    ) -> Result<Stats, RunError> {
+        let Engine {
+            pipeline,
+            opts,
+            pool,
+            bar,
+        } = *self;
+        let mut writer = Writer {
+            stats: Stats::for_stages(pipeline.names()),
+            opts,
+            bar,
+        };
+        let in_flight = if pool.current_num_threads() < 2 {
+            0
+        } else {
+            IN_FLIGHT
+        };
+        let size = |batch: &[Result<Raw, InputError>]| -> u64 {
+            batch
+                .iter()
+                .map(|r| r.as_ref().map_or(0, |r| r.size as u64))
+                .sum()
+        };
+        let mut render = None;
+        if !sink.wants_first() {
+            render = Some(sink.begin(None)?);
         }
-    }
-    let mut writer = Writer {
-        sink,
-        log: removed_log
-            .map(|p| {
-                let name = p.file_name().unwrap_or_default().to_string_lossy();
-                AtomicFile::create_with(p, Compression::of_name(&name).0)
-            })
-            .transpose()?,
-        stats: Stats::for_stages(pipeline.names()),
-        keep_empty,
-        opts,
-        bar,
-    };
-    let want_log = writer.log.is_some();
-    let in_flight = if pool.current_num_threads() < 2 {
-        0
-    } else {
-        IN_FLIGHT
-    };
-    let size = |batch: &[Result<Raw, InputError>]| -> u64 {
-        batch
-            .iter()
-            .map(|r| r.as_ref().map_or(0, |r| r.size as u64))
-            .sum()
-    };
-    with_batches(reader, opts, pool, |batches| -> Result<(), RunError> {
-        // CSV takes its columns from the first document that decodes:
-        // until one has, batches are cleaned and rendered one at a time.
-        while !header_done {
-            let Some((batch, read_time)) = batches.next() else {
-                return Ok(());
-            };
-            let bytes = size(&batch);
-            let cleaned = pool.install(|| clean_batch(batch, pipeline, opts));
-            if let Some(Some(Ok(first))) = cleaned.iter().find(|c| matches!(c, Some(Ok(_)))) {
-                if let Some(r) = renderer.as_mut() {
-                    r.set_csv_fields(&first.doc);
-                    if let (Some(h), Some(s)) = (r.header(), writer.sink.as_mut()) {
-                        s.write("", &h)?;
+        with_batches(reader, opts, pool, |batches| -> Result<(), RunError> {
+            // Until the first document decodes, batches are cleaned one at
+            // a time, so that the sink can begin with it.
+            while render.is_none() {
+                let Some((batch, read_time)) = batches.next() else {
+                    return Ok(());
+                };
+                let bytes = size(&batch);
+                let cleaned = pool.install(|| clean_batch(batch, pipeline, opts));
+                let rendered = match cleaned.iter().find_map(|c| c.as_ref().ok()) {
+                    Some(first) => {
+                        let r = render.insert(sink.begin(Some(&first.doc))?);
+                        pool.install(|| render_batch(&cleaned, &*r))
                     }
-                }
-                header_done = true;
-            }
-            let rendered = pool.install(|| render_batch(&cleaned, renderer.as_ref(), want_log));
-            writer.write(Finished {
-                cleaned,
-                rendered,
-                bytes,
-                read_time,
-            })?;
-        }
-        let renderer = renderer.as_ref();
-        pool.in_place_scope(|scope| -> Result<(), RunError> {
-            let mut pending = std::collections::VecDeque::new();
-            for (batch, read_time) in batches {
-                let (tx, rx) = std::sync::mpsc::sync_channel(1);
-                scope.spawn(move |_| {
-                    let bytes = size(&batch);
-                    let cleaned = clean_batch(batch, pipeline, opts);
-                    let rendered = render_batch(&cleaned, renderer, want_log);
-                    // The writer is gone only when the run stopped early.
-                    let _ = tx.send(Finished {
+                    None => cleaned.iter().map(|_| None).collect(),
+                };
+                writer.write(
+                    sink,
+                    Finished {
                         cleaned,
                         rendered,
                         bytes,
                         read_time,
+                    },
+                )?;
+            }
+            let Some(render) = render.as_ref() else {
+                return Ok(());
+            };
+            pool.in_place_scope(|scope| -> Result<(), RunError> {
+                let mut pending = std::collections::VecDeque::new();
+                for (batch, read_time) in batches {
+                    let (tx, rx) = std::sync::mpsc::sync_channel(1);
+                    scope.spawn(move |_| {
+                        let bytes = size(&batch);
+                        let cleaned = clean_batch(batch, pipeline, opts);
+                        let rendered = render_batch(&cleaned, render);
+                        // The writer is gone only when the run stopped early.
+                        let _ = tx.send(Finished {
+                            cleaned,
+                            rendered,
+                            bytes,
+                            read_time,
+                        });
                     });
-                });
-                pending.push_back(rx);
-                while pending.len() > in_flight {
-                    if let Some(done) = pending.pop_front().and_then(|rx| rx.recv().ok()) {
-                        writer.write(done)?;
+                    pending.push_back(rx);
+                    while pending.len() > in_flight {
+                        if let Some(done) = pending.pop_front().and_then(|rx| rx.recv().ok()) {
+                            writer.write(sink, done)?;
+                        }
                     }
                 }
-            }
-            for rx in pending {
-                if let Ok(done) = rx.recv() {
-                    writer.write(done)?;
+                for rx in pending {
+                    if let Ok(done) = rx.recv() {
+                        writer.write(sink, done)?;
+                    }
                 }
-            }
+                Ok(())
+            })
+        })?;
+        if render.is_none() {
+            // No document decoded: the output is still created, empty.
+            sink.begin(None)?;
+        }
+        sink.finish()?;
+        Ok(writer.stats)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Keeps what the engine hands over, in memory.
+    #[derive(Default)]
+    struct Memory {
+        begun: usize,
+        finished: usize,
+        /// (id, rendered on a worker, lines kept, lines removed)
+        docs: Vec<(String, String, usize, usize)>,
+    }
+
+    struct IdText;
+
+    impl Render for IdText {
+        type Out = String;
+        fn render(&self, doc: &Document) -> Result<String, OutputError> {
+            Ok(format!("{}|{}", doc.id, doc.text()))
+        }
+    }
+
+    impl Sink for Memory {
+        type Render = IdText;
+        fn begin(&mut self, _: Option<&Document>) -> Result<IdText, OutputError> {
+            self.begun += 1;
+            Ok(IdText)
+        }
+        fn write(&mut self, doc: &Document, out: String) -> Result<Option<String>, OutputError> {
+            self.docs
+                .push((doc.id.clone(), out, doc.lines_out(), doc.lines_removed()));
+            Ok(None)
+        }
+        fn finish(&mut self) -> Result<(), OutputError> {
+            self.finished += 1;
             Ok(())
-        })
-    })?;
-    let Writer {
-        sink, log, stats, ..
-    } = writer;
-    if let Some(s) = sink {
-        s.finish()?;
+        }
     }
-    if let Some(l) = log {
-        l.commit()?;
+
+    #[test]
+    fn the_engine_hands_documents_to_the_sink_in_input_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.jsonl");
+        let mut jsonl = String::new();
+        for i in 0..3000 {
+            // Lines of every kind the default pipeline keeps or removes,
+            // and a bad record every 500 (counted, not handed over).
+            if i % 500 == 7 {
+                jsonl.push_str("{not json\n");
+                continue;
+            }
+            let text = format!(
+                "Document number {i} has a first sentence. It has a second one.\n\n\nShare this\n{}",
+                "word ".repeat(i % 40)
+            );
+            jsonl.push_str(&serde_json::json!({ "id": format!("d{i}"), "text": text }).to_string());
+            jsonl.push('\n');
+        }
+        std::fs::write(&path, jsonl).unwrap();
+        let inputs = [InputSpec::Jsonl(path)];
+        let config = PipelineConfig::default_config();
+        let run = |threads: usize| {
+            let opts = RunOptions {
+                threads: Some(threads),
+                // Small batches: many in flight at once.
+                batch_bytes: 4 << 10,
+                ..RunOptions::default()
+            };
+            let mut sink = Memory::default();
+            let outcome = clean(&inputs, &config, &mut sink, &opts).unwrap();
+            (sink, outcome.report.stats)
+        };
+        let (one, stats1) = run(1);
+        let (many, stats8) = run(8);
+        assert_eq!((one.begun, one.finished), (1, 1));
+        assert_eq!((many.begun, many.finished), (1, 1));
+        let ids: Vec<String> = (0..3000)
+            .filter(|i| i % 500 != 7)
+            .map(|i| format!("d{i}"))
+            .collect();
+        let got: Vec<String> = many.docs.iter().map(|d| d.0.clone()).collect();
+        assert_eq!(got, ids, "input order, with 8 threads");
+        assert_eq!(
+            one.docs, many.docs,
+            "the same renderings for any thread count"
+        );
+        for (id, rendered, ..) in &many.docs {
+            assert!(rendered.starts_with(&format!("{id}|")), "{rendered}");
+        }
+        // Accounting: the stats add up to what the sink was handed.
+        assert_eq!(stats8.docs_failed, 6);
+        assert_eq!(stats8.docs_in, ids.len() as u64);
+        let kept: usize = many.docs.iter().map(|d| d.2).sum();
+        let removed: usize = many.docs.iter().map(|d| d.3).sum();
+        assert_eq!(stats8.lines_out, kept as u64);
+        assert_eq!(stats8.lines_removed, removed as u64);
+        assert_eq!(stats8.lines_in, stats8.lines_out + stats8.lines_removed);
+        assert!(removed > 0, "the pipeline removed something");
+        assert_eq!(
+            (stats1.docs_in, stats1.lines_in, stats1.lines_out),
+            (stats8.docs_in, stats8.lines_in, stats8.lines_out)
+        );
     }
-    Ok(stats)
 }

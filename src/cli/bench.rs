@@ -8,7 +8,7 @@ use clap::Args;
 
 use super::{load_config, FieldArgs, ReadArgs};
 use crate::input::InputSpec;
-use crate::output::{resolve_output, Unit};
+use crate::output::{resolve_output, DatasetSink, Unit};
 use crate::run::{self, OutputSpec, RunOptions};
 
 /// Arguments of `bench`.
@@ -76,7 +76,10 @@ pub(super) fn run(args: BenchArgs) -> Result<ExitCode> {
     for _ in 0..args.repeat.max(1) {
         // A run compiles its pipeline, as `clean` does: the wall time
         // includes it.
-        let outcome = run::clean(&inputs, &config, output.as_ref(), None, &opts)?;
+        let mut sink = output
+            .as_ref()
+            .map(|o| DatasetSink::new(o, config.has_sentences()));
+        let outcome = run::clean(&inputs, &config, &mut sink, &opts)?;
         runs.push(crate::bench::Run {
             report: outcome.report,
             profile: outcome.profile_time,

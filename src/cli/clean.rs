@@ -10,7 +10,8 @@ use super::{finish, load_config, open_run, parse_inputs, shard_options, which_sh
 use super::{FieldArgs, ReadArgs};
 use crate::input::InputSpec;
 use crate::output::{
-    resolve_output, write_file_atomic, Compression, Format, OutputError, SentenceForm, Unit,
+    resolve_output, write_file_atomic, Compression, DatasetSink, Format, OutputError, RemovedLog,
+    SentenceForm, Unit,
 };
 use crate::run::{self, OutputSpec, RunOptions};
 use crate::shard::ShardArg;
@@ -213,13 +214,11 @@ pub(super) fn run(args: CleanArgs) -> Result<ExitCode> {
     let (inputs, _spooled) = parse_inputs(&args.inputs, &config, &mut opts.input, near)?;
     // The pipeline compiles inside `run::clean`, alongside pass 1 when
     // there is one; a config error stops the run before any output.
-    let outcome = run::clean(
-        &inputs,
-        &config,
-        Some(&output),
-        args.removed_log.as_ref(),
-        &opts,
-    )?;
+    let mut sink = (
+        DatasetSink::new(&output, config.has_sentences()),
+        args.removed_log.as_deref().map(RemovedLog::new),
+    );
+    let outcome = run::clean(&inputs, &config, &mut sink, &opts)?;
     let report = outcome.report;
     if let Some(path) = &args.stats {
         let json = serde_json::to_vec_pretty(&report)?;

@@ -1,6 +1,6 @@
 //! `explain`: each document with its removed lines marked.
 
-use std::io::{self, Write};
+use std::io;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -8,6 +8,7 @@ use anyhow::Result;
 use clap::Args;
 
 use super::{load_config, parse_inputs, FieldArgs, ReadArgs};
+use crate::explain::{ExplainOptions, ExplainSink};
 use crate::run::{self, RunOptions};
 
 /// Arguments of `explain`.
@@ -37,30 +38,17 @@ pub(super) fn run(args: ExplainArgs) -> Result<ExitCode> {
         ..RunOptions::default()
     };
     let (inputs, _spooled) = parse_inputs(&args.inputs, &config, &mut opts.input, None)?;
-    let profile = if config.needs_corpus_profile() {
-        run::build_profile(&inputs, &config, &opts)?
-    } else {
-        crate::corpus::CorpusProfile::empty()
-    };
-    let pipeline = config.build(&profile)?;
-    let explain_opts = crate::explain::ExplainOptions { blank: args.blank };
-    let mut out = io::BufWriter::new(io::stdout().lock());
-    let mut failed = false;
-    for raw in crate::input::Reader::new(inputs, opts.input.clone()) {
-        let doc = raw.and_then(|r| r.decode(&opts.input));
-        match doc {
-            Ok(mut doc) => {
-                pipeline.apply(&mut doc, &mut pipeline.new_stage_stats());
-                out.write_all(crate::explain::render(&doc, explain_opts).as_bytes())?;
-            }
-            Err(e) => {
-                failed = true;
-                eprintln!("textclean: {e}");
-            }
-        }
-    }
-    out.flush()?;
-    Ok(if failed {
+    let explain_opts = ExplainOptions { blank: args.blank };
+    let out = io::BufWriter::new(io::stdout().lock());
+    // The engine runs pass 1 when a stage needs it, prints and counts the
+    // records that fail, and hands the listings over in input order.
+    let outcome = run::clean(
+        &inputs,
+        &config,
+        &mut ExplainSink::new(explain_opts, out),
+        &opts,
+    )?;
+    Ok(if outcome.report.stats.docs_failed > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

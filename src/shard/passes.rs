@@ -8,8 +8,9 @@ use super::{
     invalid, io_err, read_json, remove_if_present, Pass, Run, RunFormat, ShardError, ShardOutcome,
 };
 use crate::corpus::CorpusProfile;
-use crate::document::Document;
-use crate::output::{write_file_atomic, AtomicFile, Compression, Format, Renderer};
+use crate::output::{
+    write_file_atomic, AtomicFile, Compression, DatasetSink, Format, RemovedLog, Renderer,
+};
 use crate::run::{self, OutputSpec, RunOptions};
 use crate::stats::{Report, Stats};
 
@@ -100,24 +101,15 @@ impl Run {
             keep_empty: false,
         };
         let log = self.manifest.removed_log.then(|| self.log_part(i));
-        let first = self.manifest.csv_fields.as_ref().map(|keys| {
-            let mut d = Document::new("", "");
-            d.fields = keys
-                .iter()
-                .map(|k| (k.clone(), serde_json::Value::Null))
-                .collect();
-            d
-        });
+        // A part takes the run's CSV columns (found at plan time) and has
+        // no header: `merge` writes it once.
+        let columns = self.manifest.csv_fields.clone().unwrap_or_default();
+        let mut sink = (
+            DatasetSink::part(&output, self.config.has_sentences(), columns),
+            log.as_deref().map(RemovedLog::new),
+        );
         let mut records = self.records(i)?;
-        let stats = run::clean_part(
-            &mut records,
-            &self.config,
-            profile,
-            &output,
-            log.as_ref(),
-            first.as_ref(),
-            opts,
-        )?;
+        let stats = run::clean_part(&mut records, &self.config, profile, &mut sink, opts)?;
         self.check_read_all(i, &records)?;
         let stats_path = self.stats_part(i);
         let json = serde_json::to_vec_pretty(&stats).map_err(|e| invalid(&stats_path, e))?;
@@ -151,13 +143,8 @@ impl Run {
         let out_path = output.map_or_else(|| self.default_output(), Path::to_path_buf);
         let mut out = AtomicFile::create(&out_path)?;
         if let (RunFormat::Csv, Some(keys)) = (self.manifest.format, &self.manifest.csv_fields) {
-            let mut first = Document::new("", "");
-            first.fields = keys
-                .iter()
-                .map(|k| (k.clone(), serde_json::Value::Null))
-                .collect();
             let mut r = Renderer::new(Format::Csv, self.manifest.unit, self.config.has_sentences());
-            r.set_csv_fields(&first);
+            r.set_csv_fields(keys);
             if let Some(h) = r.header() {
                 out.write_all(&h)?;
             }
