@@ -170,29 +170,30 @@ fn with_batches<T>(
     })
 }
 
+/// The progress bar of a run: its length is the inputs' size on disk
+/// (compressed size for `.gz` and `.zst`), and its position is the bytes
+/// read as stored ([`crate::input::ByteCounter`]), so the ETA holds for
+/// compressed inputs too; a spinner when a stream's size is unknown.
 fn progress_bar(inputs: &[InputSpec], enabled: bool) -> ProgressBar {
     if !enabled || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
-    // A byte total is known only for uncompressed files.
     let mut total = Some(0u64);
     for spec in inputs {
         let size = match spec {
             InputSpec::Dir(d) => crate::input::list_text_files(d).ok().map(|files| {
                 files
                     .iter()
-                    .filter(|(rel, _)| rel.ends_with(".txt"))
                     .filter_map(|(_, p)| std::fs::metadata(p).ok())
                     .map(|m| m.len())
                     .sum()
             }),
             InputSpec::Stdin => None,
+            // A pipe or device has no size to go by.
             other => other
                 .path()
-                .filter(|p| {
-                    !p.to_string_lossy().ends_with(".gz") && !p.to_string_lossy().ends_with(".zst")
-                })
                 .and_then(|p| std::fs::metadata(p).ok())
+                .filter(std::fs::Metadata::is_file)
                 .map(|m| m.len()),
         };
         total = total.zip(size).map(|(a, b)| a + b);
@@ -200,19 +201,26 @@ fn progress_bar(inputs: &[InputSpec], enabled: bool) -> ProgressBar {
     let bar = match total {
         Some(t) => ProgressBar::with_draw_target(Some(t), ProgressDrawTarget::stderr()).with_style(
             ProgressStyle::with_template(
-                "{bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} {msg} ETA {eta}",
+                "{prefix} {bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} {msg} ETA {eta}",
             )
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
         ),
         None => ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr()).with_style(
             ProgressStyle::with_template(
-                "{spinner} {bytes} {binary_bytes_per_sec} {msg} {elapsed}",
+                "{prefix} {spinner} {bytes} {binary_bytes_per_sec} {msg} {elapsed}",
             )
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         ),
     };
     bar.enable_steady_tick(Duration::from_millis(200));
     bar
+}
+
+/// Starts `bar` on a pass: the byte count and the bar from zero.
+fn start_pass(bar: &ProgressBar, opts: &RunOptions, name: &'static str) {
+    opts.input.read.reset();
+    bar.reset();
+    bar.set_prefix(name);
 }
 
 /// Pass 1: observes every document as the first profile-reading stage
@@ -240,7 +248,8 @@ pub(crate) fn profile_part(
     config: &PipelineConfig,
     opts: &RunOptions,
 ) -> Result<CorpusProfile, RunError> {
-    profile_with(records, config, opts, &pool(opts)?, &mut || Ok(()))
+    let hidden = ProgressBar::hidden();
+    profile_with(records, config, opts, &pool(opts)?, &hidden, &mut || Ok(()))
 }
 
 /// Pass 1 on `pool`. `check` runs after each batch is handed out, and its
@@ -250,6 +259,7 @@ fn profile_with(
     config: &PipelineConfig,
     opts: &RunOptions,
     pool: &rayon::ThreadPool,
+    bar: &ProgressBar,
     check: &mut dyn FnMut() -> Result<(), RunError>,
 ) -> Result<CorpusProfile, RunError> {
     let prefix = config.build_profile_prefix()?;
@@ -271,10 +281,14 @@ fn profile_with(
         pool.in_place_scope(|scope| -> Result<(), RunError> {
             let (tx, rx) = std::sync::mpsc::channel::<Vec<DocLines>>();
             let mut outstanding = 0;
+            let mut docs = 0u64;
             let mut count = |part: Vec<DocLines>| {
                 for doc in &part {
                     profile.observe_lines(doc);
                 }
+                docs += part.len() as u64;
+                bar.set_position(opts.input.read.get());
+                bar.set_message(format!("{docs} docs"));
             };
             for (batch, _) in batches {
                 let tx = tx.clone();
@@ -376,7 +390,9 @@ pub fn clean<S: Sink>(
         let t = Instant::now();
         (config.build(&CorpusProfile::empty()), t.elapsed())
     };
+    let bar = progress_bar(inputs, opts.progress);
     let (pipeline, build_time, profile_time) = if config.needs_corpus_profile() {
+        start_pass(&bar, opts, "pass 1/2 (corpus profile)");
         let t = Instant::now();
         let (mut pipeline, build_time, profile) =
             pool.in_place_scope(|scope| -> Result<_, RunError> {
@@ -388,7 +404,8 @@ pub fn clean<S: Sink>(
                 });
                 let mut pending = PendingBuild { rx, done: None };
                 let reader = Reader::new(inputs.to_vec(), opts.input.clone());
-                let profile = profile_with(reader, config, opts, &pool, &mut || pending.check())?;
+                let profile =
+                    profile_with(reader, config, opts, &pool, &bar, &mut || pending.check())?;
                 let (pipeline, build_time) = pending.wait()?;
                 Ok((pipeline, build_time, profile))
             })?;
@@ -398,8 +415,13 @@ pub fn clean<S: Sink>(
         let (pipeline, build_time) = pool.install(build);
         (pipeline?, build_time, Duration::ZERO)
     };
+    let pass = if config.needs_corpus_profile() {
+        "pass 2/2 (clean)"
+    } else {
+        "clean"
+    };
+    start_pass(&bar, opts, pass);
     let reader = Reader::new(inputs.to_vec(), opts.input.clone());
-    let bar = progress_bar(inputs, opts.progress);
     let engine = Engine {
         pipeline: &pipeline,
         opts,
@@ -586,7 +608,6 @@ impl<A: Sink, B: Sink> Sink for (A, B) {
 struct Finished<O> {
     cleaned: Vec<Result<Cleaned, InputError>>,
     rendered: Vec<Option<Result<O, OutputError>>>,
-    bytes: u64,
     read_time: Duration,
 }
 
@@ -684,7 +705,9 @@ impl Writer<'_> {
                 *total += st;
             }
         }
-        self.bar.inc(batch.bytes);
+        // Bytes read as stored (compressed, for a compressed input): the
+        // reader may be a batch or two ahead of this writer.
+        self.bar.set_position(self.opts.input.read.get());
         self.bar.set_message(format!("{} docs", self.stats.docs_in));
         Ok(())
     }
@@ -730,12 +753,6 @@ impl Engine<'_> {
         } else {
             IN_FLIGHT
         };
-        let size = |batch: &[Result<Raw, InputError>]| -> u64 {
-            batch
-                .iter()
-                .map(|r| r.as_ref().map_or(0, |r| r.size as u64))
-                .sum()
-        };
         let mut render = None;
         if !sink.wants_first() {
             render = Some(sink.begin(None)?);
@@ -747,7 +764,6 @@ impl Engine<'_> {
                 let Some((batch, read_time)) = batches.next() else {
                     return Ok(());
                 };
-                let bytes = size(&batch);
                 let cleaned = pool.install(|| clean_batch(batch, pipeline, opts));
                 let rendered = match cleaned.iter().find_map(|c| c.as_ref().ok()) {
                     Some(first) => {
@@ -761,7 +777,6 @@ impl Engine<'_> {
                     Finished {
                         cleaned,
                         rendered,
-                        bytes,
                         read_time,
                     },
                 )?;
@@ -774,14 +789,12 @@ impl Engine<'_> {
                 for (batch, read_time) in batches {
                     let (tx, rx) = std::sync::mpsc::sync_channel(1);
                     scope.spawn(move |_| {
-                        let bytes = size(&batch);
                         let cleaned = clean_batch(batch, pipeline, opts);
                         let rendered = render_batch(&cleaned, render);
                         // The writer is gone only when the run stopped early.
                         let _ = tx.send(Finished {
                             cleaned,
                             rendered,
-                            bytes,
                             read_time,
                         });
                     });

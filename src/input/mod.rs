@@ -34,7 +34,7 @@ use encoding_rs::Encoding;
 use crate::document::{Document, Fields};
 
 pub use encoding::EncodingChoice;
-pub use stream::{decompressed, open_decompressed, Spool};
+pub use stream::{decompressed, open_counted, open_decompressed, ByteCounter, Spool};
 pub use walk::{list_text_files, walk_text_files, WalkedFile};
 
 /// A record that could not be read or decoded.
@@ -116,6 +116,8 @@ pub struct InputOptions {
     /// were given (`-` for stdin): a stream is then read from its copy,
     /// still under its own name, so ids and messages do not change.
     pub spooled: BTreeMap<PathBuf, PathBuf>,
+    /// Bytes of the inputs read so far, as stored (for the progress bar).
+    pub read: ByteCounter,
 }
 
 impl Default for InputOptions {
@@ -130,6 +132,7 @@ impl Default for InputOptions {
             encoding: EncodingChoice::Utf8,
             max_line_bytes: DEFAULT_MAX_LINE_BYTES,
             spooled: BTreeMap::new(),
+            read: ByteCounter::default(),
         }
     }
 }
@@ -552,7 +555,13 @@ impl Reader {
                     .get(&path)
                     .map_or(path.as_path(), PathBuf::as_path);
                 match parquet::ParquetRecords::new(name, file, opts) {
-                    Ok(it) => Box::new(it),
+                    Ok(it) => {
+                        // Parquet is read by columns, not as a stream: the
+                        // file counts whole when it is opened.
+                        opts.read
+                            .add(std::fs::metadata(file).map_or(0, |m| m.len()));
+                        Box::new(it)
+                    }
                     Err(e) => one_error(e),
                 }
             }
@@ -562,8 +571,8 @@ impl Reader {
                 // the same for the same input on every run.
                 let name: Arc<str> = "stdin".into();
                 let opened = match opts.spooled.get(Path::new("-")) {
-                    Some(p) => open_decompressed(p),
-                    None => decompressed(Box::new(io::stdin())),
+                    Some(p) => open_counted(p, &opts.read),
+                    None => decompressed(Box::new(stream::Counting::new(io::stdin(), &opts.read))),
                 };
                 let format = opts.format.unwrap_or(StreamFormat::Jsonl);
                 match opened {
@@ -587,7 +596,10 @@ impl Reader {
 
 /// Opens a named input, or its spooled copy.
 fn open_input(path: &Path, opts: &InputOptions) -> io::Result<Box<dyn Read + Send>> {
-    open_decompressed(opts.spooled.get(path).map_or(path, PathBuf::as_path))
+    open_counted(
+        opts.spooled.get(path).map_or(path, PathBuf::as_path),
+        &opts.read,
+    )
 }
 
 /// Records of a JSONL or CSV stream (already decompressed).
