@@ -102,18 +102,22 @@ N=7; K=4
 R=$W/runfail
 "$TC" plan --run "$R" --shards $N --config "$CFG" --removed-log "$BENCH"
 # A real failure at the last moment: shard K's output part path is a non-empty
-# directory, so renaming its finished temporary file into place fails.
+# directory, so writing its part fails.
 mkdir -p "$R/clean/0000$K.jsonl/in-the-way"
 "$TC" slurm --run "$R" -c 1 | tee "$W/jobsfail"
 wait_chain "$W/jobsfail" | tee "$W/statesfail"
 CLEAN=$(awk '$1=="clean"{print $2}' "$W/jobsfail")
-scontrol -o show job "$CLEAN" | grep -q "ArrayTaskId=$K .*JobState=FAILED\|JobState=FAILED.*ArrayTaskId=$K " \
-  || fail "array task $K of job $CLEAN did not fail"
+# Captured first: under pipefail, `scontrol | grep -q` fails whenever grep exits at its
+# match before scontrol has written its last line (SIGPIPE), which is a race.
+TASKS=$(scontrol -o show job "$CLEAN")
+grep -q "ArrayTaskId=$K .*JobState=FAILED\|JobState=FAILED.*ArrayTaskId=$K " <<<"$TASKS" \
+  || { printf '%s\n' "$TASKS" | grep -o 'ArrayTaskId=[0-9]* \|JobState=[A-Z]*' | paste - - || true
+       fail "array task $K of job $CLEAN did not fail"; }
 grep -q '^merge .* CANCELLED $' "$W/statesfail" || fail "the merge job was not cancelled (--kill-on-invalid-dep)"
 echo "--- log of the failed task:"; tail -n 3 "$R"/slurm/textclean-clean-*_$K.out
 if "$TC" merge --run "$R" 2>"$W/merge.err"; then fail "merge accepted an incomplete run"; fi
 cat "$W/merge.err"
-ARRAY=$(grep -o -- '--array=[0-9,-]*' "$W/merge.err" | head -n 1)
+ARRAY=$(grep -m 1 -o -- '--array=[0-9,-]*' "$W/merge.err")
 [[ $ARRAY == "--array=$K" ]] || fail "merge named $ARRAY, expected --array=$K"
 rm -r "$R/clean/0000$K.jsonl"
 t=$(now_ms)
