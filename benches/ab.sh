@@ -8,7 +8,8 @@
 # e.g. keep a build of the old commit (`cp target/release/textclean
 # /tmp/old`), rebuild, and run `bash benches/ab.sh 2 21 /tmp/old
 # target/release/textclean`. INPUT (environment) defaults to the bench
-# corpus.
+# corpus; OUTPUT, when set, is written too (`bench -o`), so that
+# rendering and writing are part of the figure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -ge 3 ] || { echo "usage: $0 THREADS ROUNDS BINARY..." >&2; exit 2; }
@@ -19,7 +20,7 @@ OUT=$(mktemp); trap 'rm -f "$OUT" "$OUT.json"' EXIT
 for _ in $(seq "$ROUNDS"); do
   for bin in "$@"; do
     # To a file, not a pipe: a reader starting alongside would take a core.
-    "$bin" bench "$INPUT" --threads "$THREADS" --repeat 1 --json > "$OUT.json"
+    "$bin" bench "$INPUT" --threads "$THREADS" --repeat 1 --json ${OUTPUT:+-o "$OUTPUT"} > "$OUT.json"
     python3 -c "import json,sys; print(sys.argv[2], json.load(open(sys.argv[1]))['mb_per_sec_median'])" "$OUT.json" "$bin" >> "$OUT"
   done
 done

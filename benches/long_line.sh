@@ -28,12 +28,12 @@ open(f"{d}/line.txt", "w").write(line + "\n")
 open(f"{d}/line.jsonl", "w").write(json.dumps({"id": "long", "text": line}) + "\n")
 PY
 measure() {
-  local name=$1 input=$2; shift 2
+  local name=$1 input=$2 out=$3; shift 3
   local size; size=$(stat -c %s "$input")
-  /usr/bin/time -v "$TC" clean --quiet "$@" -o "$DIR/out" "$input" 2> "$DIR/time.txt" || true
+  /usr/bin/time -v "$TC" clean --quiet "$@" -o "$DIR/$out" "$input" 2> "$DIR/time.txt" || true
   report "$name" "$size"
   grep -v '^\s' "$DIR/time.txt" | grep -i 'textclean:' | head -2 || true
-  rm -rf "$DIR/out"
+  rm -rf "${DIR:?}/$out"
 }
 report() {
   local name=$1 size=$2
@@ -47,10 +47,10 @@ bench_case() {
 }
 printf 'stages = []\n' > "$DIR/none.toml"
 CAP=(--max-line-bytes $((MB * 2000000)))
-measure "clean jsonl -> jsonl" "$DIR/line.jsonl" "${CAP[@]}"
-measure "clean txt -> txt" "$DIR/line.txt" --format txt "${CAP[@]}"
+measure "clean jsonl -> jsonl" "$DIR/line.jsonl" out.jsonl "${CAP[@]}"
+measure "clean txt -> txt" "$DIR/line.txt" out "${CAP[@]}" --format txt
 bench_case "bench jsonl (output discarded)" "$DIR/line.jsonl" "${CAP[@]}"
 bench_case "bench txt (output discarded)" "$DIR/line.txt" "${CAP[@]}"
 bench_case "bench jsonl, no stages (reading)" "$DIR/line.jsonl" --config "$DIR/none.toml" "${CAP[@]}"
 bench_case "bench txt, no stages (reading)" "$DIR/line.txt" --config "$DIR/none.toml" "${CAP[@]}"
-measure "clean jsonl over the 64 MiB cap" "$DIR/line.jsonl"
+measure "clean jsonl over the 64 MiB cap" "$DIR/line.jsonl" out.jsonl

@@ -62,7 +62,8 @@ pub struct BenchReport {
     /// The stages alone (normalize to sentences, no reading, decoding or
     /// pass 1): input MB per CPU second, i.e. one core's throughput.
     pub stages_mb_per_cpu_sec: f64,
-    /// Per-stage rows, in pipeline order after read and decode.
+    /// Per-stage rows, in pipeline order after read and decode; then, when
+    /// the output is written (`-o`), render and write.
     pub stages: Vec<StageRow>,
     /// Peak resident set size of the process, bytes (Linux `VmHWM`).
     pub peak_rss_bytes: Option<u64>,
@@ -87,8 +88,9 @@ pub fn peak_rss_bytes() -> Option<u64> {
 }
 
 impl BenchReport {
-    /// Summarises repeated runs (each with its pass-1 time).
-    pub fn new(runs: &[Run], threads: usize) -> BenchReport {
+    /// Summarises repeated runs (each with its pass-1 time);
+    /// `written` when the output was written (`-o`).
+    pub fn new(runs: &[Run], threads: usize, written: bool) -> BenchReport {
         let first = runs.first().map(|r| &r.report.stats);
         let bytes = first.map_or(0, |s| s.bytes_in);
         let docs = first.map_or(0, |s| s.docs_in);
@@ -98,8 +100,13 @@ impl BenchReport {
         let best = wall.iter().copied().fold(f64::INFINITY, f64::min);
         let med = median(&wall);
         let mut names: Vec<String> = vec!["read".into(), "decode".into()];
+        let n_stages = first.map_or(0, |s| s.stages.len());
         if let Some(s) = first {
             names.extend(s.stages.iter().map(|(n, _)| n.clone()));
+        }
+        // With `-o`: what the output costs, after the stages.
+        if written {
+            names.extend(["render".into(), "write".into()]);
         }
         let secs_of = |i: usize| -> f64 {
             let per_run: Vec<f64> = runs
@@ -107,6 +114,8 @@ impl BenchReport {
                 .map(|r| match i {
                     0 => r.report.stats.read_time.as_secs_f64(),
                     1 => r.report.stats.decode_time.as_secs_f64(),
+                    k if k == n_stages + 2 => r.report.stats.render_time.as_secs_f64(),
+                    k if k == n_stages + 3 => r.report.stats.write_time.as_secs_f64(),
                     k => r
                         .report
                         .stats
@@ -119,7 +128,7 @@ impl BenchReport {
         };
         let secs: Vec<f64> = (0..names.len()).map(secs_of).collect();
         let total: f64 = secs.iter().sum();
-        let stage_secs: f64 = secs.iter().skip(2).sum();
+        let stage_secs: f64 = secs.iter().skip(2).take(n_stages).sum();
         let stages = names
             .into_iter()
             .zip(&secs)

@@ -382,6 +382,23 @@ impl Document {
         out
     }
 
+    /// A view of [`Document::text`] that hands out the pieces of any byte
+    /// range without building the text: a renderer writes them where they
+    /// go, so a document is never held twice.
+    pub fn text_view(&self) -> TextView<'_> {
+        let mut starts = Vec::with_capacity(self.lines.len());
+        let mut at = 0;
+        for line in &self.lines {
+            starts.push(at);
+            at += line.text.len() + 2;
+        }
+        TextView {
+            lines: &self.lines,
+            starts,
+            len: self.text_len(),
+        }
+    }
+
     /// Length in bytes of [`Document::text`], without building it.
     pub fn text_len(&self) -> usize {
         let n = self.lines.len();
@@ -400,12 +417,121 @@ impl Document {
     }
 }
 
+/// See [`Document::text_view`].
+#[derive(Debug, Clone)]
+pub struct TextView<'a> {
+    lines: &'a [Line],
+    /// Where each line starts in the text.
+    starts: Vec<usize>,
+    len: usize,
+}
+
+impl<'a> TextView<'a> {
+    /// Length of the text in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True for a document with no text.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The pieces of the text's byte range `r` (line texts and the
+    /// `"\n\n"` between them), in order, none empty.
+    ///
+    /// # Panics
+    /// If `r` is out of the text's bounds or splits a character.
+    pub fn pieces(&self, r: Range<usize>) -> TextPieces<'a> {
+        assert!(
+            r.start <= r.end && r.end <= self.len,
+            "range {r:?} is out of the text"
+        );
+        let line = self
+            .starts
+            .partition_point(|&s| s <= r.start)
+            .saturating_sub(1);
+        TextPieces {
+            lines: self.lines,
+            line,
+            at: self.starts.get(line).copied().unwrap_or(0),
+            in_sep: false,
+            range: r,
+        }
+    }
+}
+
+/// What [`TextView::pieces`] returns.
+#[derive(Debug, Clone)]
+pub struct TextPieces<'a> {
+    lines: &'a [Line],
+    /// The line (or the separator after it, when `in_sep`) that starts at
+    /// byte `at` of the text.
+    line: usize,
+    at: usize,
+    in_sep: bool,
+    range: Range<usize>,
+}
+
+impl<'a> Iterator for TextPieces<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        const SEP: &str = "\n\n";
+        while self.range.start < self.range.end {
+            let piece = if self.in_sep {
+                SEP
+            } else {
+                self.lines.get(self.line)?.text.as_str()
+            };
+            let end = self.at + piece.len();
+            let from = self.range.start;
+            let (at, in_sep) = (self.at, self.in_sep);
+            self.at = end;
+            self.in_sep = !in_sep;
+            if in_sep {
+                self.line += 1;
+            }
+            if from >= end {
+                continue;
+            }
+            let to = self.range.end.min(end);
+            self.range.start = to;
+            return Some(&piece[from - at..to - at]);
+        }
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn texts(doc: &Document) -> Vec<&str> {
         doc.lines().iter().map(|l| l.text.as_str()).collect()
+    }
+
+    #[test]
+    fn text_pieces_are_the_text_of_any_range() {
+        // With an empty line (before the normalize stage drops it) too.
+        for raw in ["Überschrift\nA second paragraph.\n\nLast, é.", "", "x"] {
+            let doc = Document::new("d", raw);
+            let view = doc.text_view();
+            let text = doc.text();
+            let ends: Vec<usize> = (0..=text.len())
+                .filter(|&i| text.is_char_boundary(i))
+                .collect();
+            for &a in &ends {
+                for &b in ends.iter().filter(|&&b| b >= a) {
+                    let joined: String = view.pieces(a..b).collect();
+                    assert_eq!(joined, &text[a..b], "range {a}..{b} of {raw:?}");
+                    assert!(view.pieces(a..b).all(|p| !p.is_empty()));
+                }
+            }
+        }
+        let doc = Document::new("d", "One.\nTwo.\nThree.");
+        let all: Vec<&str> = doc.text_view().pieces(0..doc.text_len()).collect();
+        assert_eq!(all, ["One.", "\n\n", "Two.", "\n\n", "Three."]);
     }
 
     #[test]

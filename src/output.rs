@@ -327,9 +327,16 @@ fn needs_escape(w: u64) -> bool {
 /// text is scanned 8 bytes at a time and copied in runs, since prose has
 /// an escape every few hundred bytes (a paragraph break) at most.
 pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
-    let b = s.as_bytes();
-    out.reserve(b.len() + 2);
+    out.reserve(s.len() + 2);
     out.push(b'"');
+    escape_json(out, s.as_bytes());
+    out.push(b'"');
+}
+
+/// Appends the bytes of a JSON string's body, escaped. Only ASCII bytes
+/// are ever escaped, so a string may be escaped in pieces cut anywhere,
+/// even inside a character.
+fn escape_json(out: &mut Vec<u8>, b: &[u8]) {
     let mut start = 0;
     let mut i = 0;
     while i < b.len() {
@@ -360,7 +367,82 @@ pub fn write_json_str(out: &mut Vec<u8>, s: &str) {
         start = i;
     }
     out.extend_from_slice(&b[start..]);
-    out.push(b'"');
+}
+
+/// True when sentence spans follow each other without overlap.
+fn in_order(spans: &[std::ops::Range<usize>]) -> bool {
+    spans.iter().all(|r| r.start <= r.end) && spans.windows(2).all(|w| w[0].end <= w[1].start)
+}
+
+/// Documents whose text is longer than this are rendered by the writer
+/// straight into the output, a chunk at a time, instead of into a buffer
+/// on a worker: a JSONL record with its sentences is twice the text, so
+/// a buffer would hold a 1 GB document three times over.
+const STREAM_ABOVE: usize = 16 << 20;
+
+/// How much an [`Emit`] buffers before it hands bytes to its writer.
+const CHUNK: usize = 1 << 20;
+
+/// Where a rendering goes: the buffer a worker hands to the writer, or,
+/// with a `spill` writer, that writer, fed whenever the buffer holds a
+/// [`CHUNK`].
+struct Emit<'a> {
+    buf: &'a mut Vec<u8>,
+    spill: Option<&'a mut dyn Write>,
+}
+
+impl Emit<'_> {
+    fn bytes(&mut self, b: &[u8]) {
+        self.buf.extend_from_slice(b);
+    }
+
+    fn byte(&mut self, b: u8) {
+        self.buf.push(b);
+    }
+
+    /// Hands the buffer to the writer once it holds a chunk.
+    fn spill(&mut self) -> io::Result<()> {
+        if let Some(w) = self.spill.as_mut() {
+            if self.buf.len() >= CHUNK {
+                w.write_all(self.buf)?;
+                self.buf.clear();
+            }
+        }
+        Ok(())
+    }
+
+    /// A JSON string made of `pieces`, escaped a chunk at a time.
+    fn json_str<'s>(&mut self, pieces: impl IntoIterator<Item = &'s str>) -> io::Result<()> {
+        self.buf.push(b'"');
+        for piece in pieces {
+            for chunk in piece.as_bytes().chunks(CHUNK) {
+                escape_json(self.buf, chunk);
+                self.spill()?;
+            }
+        }
+        self.buf.push(b'"');
+        Ok(())
+    }
+
+    /// Raw `pieces` (txt output).
+    fn raw<'s>(&mut self, pieces: impl IntoIterator<Item = &'s str>) -> io::Result<()> {
+        for piece in pieces {
+            for chunk in piece.as_bytes().chunks(CHUNK) {
+                self.buf.extend_from_slice(chunk);
+                self.spill()?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Everything still buffered, to the writer.
+    fn finish(self) -> io::Result<()> {
+        if let Some(w) = self.spill {
+            w.write_all(self.buf)?;
+            self.buf.clear();
+        }
+        Ok(())
+    }
 }
 
 /// Appends `n` in decimal.
@@ -379,10 +461,10 @@ fn write_u64(out: &mut Vec<u8>, n: u64) {
     out.extend_from_slice(&buf[i..]);
 }
 
-fn field_as_text(v: &serde_json::Value) -> String {
+fn field_as_text(v: &serde_json::Value) -> std::borrow::Cow<'_, str> {
     match v {
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
+        serde_json::Value::String(s) => s.as_str().into(),
+        other => other.to_string().into(),
     }
 }
 
@@ -456,13 +538,49 @@ impl Renderer {
     /// # Errors
     /// A CSV document with a carried field that is not in the header.
     pub fn render(&self, doc: &Document, out: &mut Vec<u8>) -> Result<(), OutputError> {
-        let text = doc.text();
-        // Built only where a branch wants the strings: JSONL reads the
-        // spans straight from the document.
-        let sentence_strs = || -> Option<Vec<&str>> {
-            doc.sentences()
-                .map(|spans| spans.iter().map(|r| &text[r.clone()]).collect())
-        };
+        self.render_into(
+            doc,
+            Emit {
+                buf: out,
+                spill: None,
+            },
+        )
+        .map_err(|error| OutputError::Io {
+            path: "<memory>".into(),
+            error,
+        })?
+    }
+
+    /// True when `doc` is rendered by the writer, straight into the output
+    /// ([`STREAM_ABOVE`]). Parquet buffers a row group anyway, and CSV
+    /// quoting needs the field whole.
+    fn streams(&self, doc: &Document) -> bool {
+        matches!(self.format, Format::Jsonl | Format::Txt) && doc.text_len() > STREAM_ABOVE
+    }
+
+    /// Renders `doc` into `to`, a chunk at a time.
+    ///
+    /// # Errors
+    /// As [`Renderer::render`], and `to`'s I/O errors (the outer result).
+    fn render_to(&self, doc: &Document, to: &mut dyn Write) -> io::Result<Result<(), OutputError>> {
+        let mut buf = Vec::with_capacity(CHUNK + CHUNK / 4);
+        self.render_into(
+            doc,
+            Emit {
+                buf: &mut buf,
+                spill: Some(to),
+            },
+        )
+    }
+
+    fn render_into(
+        &self,
+        doc: &Document,
+        mut out: Emit<'_>,
+    ) -> io::Result<Result<(), OutputError>> {
+        let spans = doc.sentences().filter(|_| self.with_sentences);
+        let text = doc.text_view();
+        let whole = 0..text.len();
         match (self.format, self.unit) {
             (Format::Parquet, unit) => parquet::frame(
                 parquet::Layout {
@@ -472,77 +590,107 @@ impl Renderer {
                 },
                 doc,
                 |k| self.replaces(k),
-                out,
+                out.buf,
             ),
             (Format::Txt, Unit::Doc) => {
-                out.extend_from_slice(text.as_bytes());
-                if !text.is_empty() {
-                    out.push(b'\n');
+                out.raw(text.pieces(whole.clone()))?;
+                if !whole.is_empty() {
+                    out.byte(b'\n');
                 }
             }
             (Format::Txt, Unit::Sentence) => {
-                for s in sentence_strs().iter().flatten() {
-                    out.extend_from_slice(s.as_bytes());
-                    out.push(b'\n');
+                for r in doc.sentences().into_iter().flatten() {
+                    out.raw(text.pieces(r.clone()))?;
+                    out.byte(b'\n');
                 }
             }
             (Format::Jsonl, Unit::Doc) => {
                 // The `DocRecord` layout, written straight into `out`.
-                out.extend_from_slice(b"{\"id\":");
-                write_json_str(out, &doc.id);
-                out.extend_from_slice(b",\"source\":");
+                out.bytes(b"{\"id\":");
+                write_json_str(out.buf, &doc.id);
+                out.bytes(b",\"source\":");
                 match &doc.source {
-                    Some(s) => write_json_str(out, s),
-                    None => out.extend_from_slice(b"null"),
+                    Some(s) => write_json_str(out.buf, s),
+                    None => out.bytes(b"null"),
                 }
-                out.extend_from_slice(b",\"text\":");
-                write_json_str(out, &text);
-                if let (true, Some(spans)) = (self.with_sentences, doc.sentences()) {
-                    out.extend_from_slice(b",\"sentences\":[");
+                out.bytes(b",\"text\":");
+                // Escaping is byte by byte, so a sentence's escape is the
+                // slice of the text's escape between its ends: the text is
+                // escaped once, cut at the sentence ends, and each
+                // sentence copied (in a buffer; a streamed document is
+                // gone from it by then).
+                let ends = spans.filter(|s| !self.spans && out.spill.is_none() && in_order(s));
+                let mut marks = Vec::new();
+                match ends {
+                    Some(spans) => {
+                        marks.reserve(2 * spans.len());
+                        out.byte(b'"');
+                        let mut at = 0;
+                        for b in spans.iter().flat_map(|r| [r.start, r.end]) {
+                            for piece in text.pieces(at..b) {
+                                escape_json(out.buf, piece.as_bytes());
+                            }
+                            marks.push(out.buf.len());
+                            at = b;
+                        }
+                        for piece in text.pieces(at..whole.end) {
+                            escape_json(out.buf, piece.as_bytes());
+                        }
+                        out.byte(b'"');
+                    }
+                    None => out.json_str(text.pieces(whole))?,
+                }
+                if let Some(spans) = spans {
+                    out.bytes(b",\"sentences\":[");
                     for (i, r) in spans.iter().enumerate() {
                         if i > 0 {
-                            out.push(b',');
+                            out.byte(b',');
                         }
                         if self.spans {
-                            out.push(b'[');
-                            write_u64(out, r.start as u64);
-                            out.push(b',');
-                            write_u64(out, r.end as u64);
-                            out.push(b']');
+                            out.byte(b'[');
+                            write_u64(out.buf, r.start as u64);
+                            out.byte(b',');
+                            write_u64(out.buf, r.end as u64);
+                            out.byte(b']');
+                        } else if let [from, to] = marks.get(2 * i..2 * i + 2).unwrap_or_default() {
+                            out.byte(b'"');
+                            out.buf.extend_from_within(*from..*to);
+                            out.byte(b'"');
                         } else {
-                            write_json_str(out, &text[r.clone()]);
+                            out.json_str(text.pieces(r.clone()))?;
                         }
                     }
-                    out.push(b']');
+                    out.byte(b']');
                 }
                 for (k, v) in &doc.fields {
                     if self.replaces(k) {
                         continue;
                     }
-                    out.push(b',');
-                    write_json_str(out, k);
-                    out.push(b':');
+                    out.byte(b',');
+                    write_json_str(out.buf, k);
+                    out.byte(b':');
                     // Writing a JSON value into a Vec cannot fail.
-                    serde_json::to_writer(&mut *out, v).expect("JSON values serialise");
+                    serde_json::to_writer(&mut *out.buf, v).expect("JSON values serialise");
                 }
-                out.extend_from_slice(b"}\n");
+                out.bytes(b"}\n");
             }
             (Format::Jsonl, Unit::Sentence) => {
-                for (index, s) in sentence_strs().iter().flatten().enumerate() {
+                for (index, r) in doc.sentences().into_iter().flatten().enumerate() {
                     // The `SentenceRecord` layout. `:` and digits need no
                     // escaping, so the id is the doc id's escape + `:N`.
-                    out.extend_from_slice(b"{\"id\":");
-                    write_json_str(out, &doc.id);
-                    out.pop();
-                    out.push(b':');
-                    write_u64(out, index as u64);
-                    out.extend_from_slice(b"\",\"doc_id\":");
-                    write_json_str(out, &doc.id);
-                    out.extend_from_slice(b",\"index\":");
-                    write_u64(out, index as u64);
-                    out.extend_from_slice(b",\"text\":");
-                    write_json_str(out, s);
-                    out.extend_from_slice(b"}\n");
+                    out.bytes(b"{\"id\":");
+                    write_json_str(out.buf, &doc.id);
+                    out.buf.pop();
+                    out.byte(b':');
+                    write_u64(out.buf, index as u64);
+                    out.bytes(b"\",\"doc_id\":");
+                    write_json_str(out.buf, &doc.id);
+                    out.bytes(b",\"index\":");
+                    write_u64(out.buf, index as u64);
+                    out.bytes(b",\"text\":");
+                    out.json_str(text.pieces(r.clone()))?;
+                    out.bytes(b"}\n");
+                    out.spill()?;
                 }
             }
             (Format::Csv, Unit::Doc) => {
@@ -551,65 +699,59 @@ impl Renderer {
                     .keys()
                     .find(|k| !self.replaces(k) && !self.csv_fields.contains(k))
                 {
-                    return Err(OutputError::Record {
+                    return Ok(Err(OutputError::Record {
                         id: doc.id.clone(),
                         message: format!(
                             "field `{extra}` is not a column of the CSV output (its columns come from the first document); use --format jsonl"
                         ),
-                    });
+                    }));
                 }
-                let mut row: Vec<String> = vec![
-                    doc.id.clone(),
-                    doc.source.clone().unwrap_or_default(),
-                    text.clone(),
+                // CSV quoting needs each field whole.
+                let text = doc.text();
+                let sentences = spans.map(|spans| match self.spans {
+                    true => {
+                        let pairs: Vec<[usize; 2]> =
+                            spans.iter().map(|r| [r.start, r.end]).collect();
+                        serde_json::to_string(&pairs).unwrap_or_default()
+                    }
+                    false => {
+                        let strs: Vec<&str> = spans.iter().map(|r| &text[r.clone()]).collect();
+                        strs.join("\n")
+                    }
+                });
+                let carried: Vec<std::borrow::Cow<'_, str>> = self
+                    .csv_fields
+                    .iter()
+                    .map(|k| doc.fields.get(k).map_or("".into(), field_as_text))
+                    .collect();
+                let mut row: Vec<&[u8]> = vec![
+                    doc.id.as_bytes(),
+                    doc.source.as_deref().unwrap_or_default().as_bytes(),
+                    text.as_bytes(),
                 ];
                 if self.with_sentences {
-                    row.push(match (self.spans, doc.sentences()) {
-                        (true, Some(spans)) => {
-                            let pairs: Vec<[usize; 2]> =
-                                spans.iter().map(|r| [r.start, r.end]).collect();
-                            serde_json::to_string(&pairs).unwrap_or_default()
-                        }
-                        _ => sentence_strs().map(|s| s.join("\n")).unwrap_or_default(),
-                    });
+                    row.push(sentences.as_deref().unwrap_or_default().as_bytes());
                 }
-                row.extend(
-                    self.csv_fields
-                        .iter()
-                        .map(|k| doc.fields.get(k).map(field_as_text).unwrap_or_default()),
-                );
-                write_csv_row(out, &row);
+                row.extend(carried.iter().map(|c| c.as_bytes()));
+                write_csv_row(out.buf, &row);
             }
             (Format::Csv, Unit::Sentence) => {
-                for (index, s) in sentence_strs().iter().flatten().enumerate() {
-                    let rec = self.sentence_record(doc, index, s);
-                    write_csv_row(
-                        out,
-                        &[
-                            rec.id,
-                            rec.doc_id.to_string(),
-                            index.to_string(),
-                            s.to_string(),
-                        ],
-                    );
+                let text = doc.text();
+                for (index, r) in doc.sentences().into_iter().flatten().enumerate() {
+                    let id = format!("{}:{index}", doc.id);
+                    let index = index.to_string();
+                    let row: [&[u8]; 4] = [
+                        id.as_bytes(),
+                        doc.id.as_bytes(),
+                        index.as_bytes(),
+                        text[r.clone()].as_bytes(),
+                    ];
+                    write_csv_row(out.buf, &row);
                 }
             }
         }
-        Ok(())
-    }
-
-    fn sentence_record<'a>(
-        &self,
-        doc: &'a Document,
-        index: usize,
-        s: &'a str,
-    ) -> SentenceRecord<'a> {
-        SentenceRecord {
-            id: format!("{}:{index}", doc.id),
-            doc_id: &doc.id,
-            index,
-            text: s,
-        }
+        out.finish()?;
+        Ok(Ok(()))
     }
 }
 
@@ -620,11 +762,11 @@ fn write_json_line(out: &mut Vec<u8>, value: &impl Serialize) {
     out.push(b'\n');
 }
 
-fn write_csv_row(out: &mut Vec<u8>, row: &[String]) {
-    let mut w = csv::Writer::from_writer(std::mem::take(out));
+fn write_csv_row(out: &mut Vec<u8>, row: &[&[u8]]) {
+    let mut w = csv::Writer::from_writer(&mut *out);
     // Writing to a Vec cannot fail.
     let _ = w.write_record(row);
-    *out = w.into_inner().unwrap_or_default();
+    let _ = w.flush();
 }
 
 /// Renders a document's removals as removed-lines log records.
@@ -886,6 +1028,14 @@ impl AtomicFile {
         self.writer.write_all(bytes).map_err(io_err(&self.target))
     }
 
+    /// Hands the writer to `render` (see [`Destination::write_with`]).
+    fn write_with(
+        &mut self,
+        render: impl FnOnce(&mut dyn Write) -> Rendering,
+    ) -> Result<(), OutputError> {
+        render(&mut self.writer).map_err(io_err(&self.target))?
+    }
+
     /// Flushes, syncs and renames into place.
     ///
     /// # Errors
@@ -1111,18 +1261,36 @@ impl Destination {
     /// # Errors
     /// I/O errors; for a directory, an id that cannot be a path.
     pub fn write(&mut self, id: &str, bytes: &[u8]) -> Result<Option<PathBuf>, OutputError> {
+        if let Destination::Parquet(p) = self {
+            return p.write(bytes).map(|()| None);
+        }
+        self.write_with(id, |w| w.write_all(bytes).map(Ok))
+    }
+
+    /// Writes one document by handing the writer to `render` (a document
+    /// too large to buffer: [`Rendered::Streamed`]); returns as
+    /// [`Destination::write`].
+    ///
+    /// # Errors
+    /// As [`Destination::write`], and `render`'s own error.
+    fn write_with(
+        &mut self,
+        id: &str,
+        render: impl FnOnce(&mut dyn Write) -> Rendering,
+    ) -> Result<Option<PathBuf>, OutputError> {
         match self {
-            Destination::Stdout(w) => w
-                .write_all(bytes)
-                .map(|()| None)
-                .map_err(io_err(Path::new("<stdout>"))),
-            Destination::File(f) => f.write_all(bytes).map(|()| None),
-            Destination::Parquet(p) => p.write(bytes).map(|()| None),
+            Destination::Stdout(w) => render(w)
+                .map_err(io_err(Path::new("<stdout>")))?
+                .map(|()| None),
+            Destination::File(f) => f.write_with(render).map(|()| None),
+            Destination::Parquet(_) => Err(OutputError::Usage(
+                "a Parquet row is written from its frame, never streamed".into(),
+            )),
             Destination::Dir { root, names } => {
                 let asked = txt_path(id)?;
                 let rel = names.take(&asked);
                 let mut f = AtomicFile::create_in(&root.join(&rel), Compression::None, false)?;
-                f.write_all(bytes)?;
+                f.write_with(render)?;
                 f.commit_with(false)?;
                 Ok((rel != asked).then_some(rel))
             }
@@ -1167,12 +1335,31 @@ pub struct OutputSpec {
     pub keep_empty: bool,
 }
 
+/// A rendering into a writer: its I/O error, or the document's own error.
+type Rendering = io::Result<Result<(), OutputError>>;
+
+/// One document's rendering, as the sequential writer gets it.
+#[derive(Debug)]
+pub enum Rendered {
+    /// The bytes, rendered on a worker.
+    Bytes(Vec<u8>),
+    /// Left to the writer, which renders it straight into the output: a
+    /// document too large to hold twice ([`STREAM_ABOVE`]).
+    Streamed,
+}
+
 impl Render for Renderer {
-    type Out = Vec<u8>;
-    fn render(&self, doc: &Document) -> Result<Vec<u8>, OutputError> {
-        let mut out = Vec::new();
+    type Out = Rendered;
+    fn render(&self, doc: &Document) -> Result<Rendered, OutputError> {
+        if self.streams(doc) {
+            return Ok(Rendered::Streamed);
+        }
+        // Sized for the text, and its copy in the sentences: growing by
+        // doubling would copy a record several times over.
+        let text = doc.text_len() * if self.with_sentences { 2 } else { 1 };
+        let mut out = Vec::with_capacity(text + text / 32 + 256);
         Renderer::render(self, doc, &mut out)?;
-        Ok(out)
+        Ok(Rendered::Bytes(out))
     }
 }
 
@@ -1232,14 +1419,21 @@ impl Sink for DatasetSink {
         Ok(self.renderer.clone())
     }
 
-    fn write(&mut self, doc: &Document, bytes: Vec<u8>) -> Result<Option<String>, OutputError> {
+    fn write(&mut self, doc: &Document, out: Rendered) -> Result<Option<String>, OutputError> {
         if doc.lines().is_empty() && !self.spec.keep_empty {
             return Ok(None);
         }
         let Some(dest) = self.dest.as_mut() else {
             return Ok(None);
         };
-        Ok(dest.write(&doc.id, &bytes)?.map(|renamed| {
+        let written = match out {
+            Rendered::Bytes(bytes) => dest.write(&doc.id, &bytes)?,
+            Rendered::Streamed => {
+                let renderer = &self.renderer;
+                dest.write_with(&doc.id, |w| renderer.render_to(doc, w))?
+            }
+        };
+        Ok(written.map(|renamed| {
             format!(
                 "document {}: written as {}, since an earlier document took its name",
                 doc.id,
@@ -1407,6 +1601,34 @@ mod tests {
     }
 
     #[test]
+    fn a_streamed_document_is_rendered_as_a_buffered_one() {
+        // Longer than a chunk, with escapes and multi-byte characters cut
+        // by chunk ends, and sentences across the paragraph break.
+        let para = "Il a dit \"oui\"\tà l'été. ".repeat(60_000);
+        let raw = format!("{para}\n{para}");
+        let mut doc = Document::new("big", &raw);
+        let n = doc.text_len();
+        let mid = para.len() + 1;
+        doc.set_sentences(vec![0..9, 9..mid, mid..n]);
+        assert!(n > 2 * CHUNK);
+        for (format, unit) in [
+            (Format::Jsonl, Unit::Doc),
+            (Format::Jsonl, Unit::Sentence),
+            (Format::Txt, Unit::Doc),
+            (Format::Txt, Unit::Sentence),
+        ] {
+            for spans in [false, true] {
+                let r = Renderer::new(format, unit, true).with_spans(spans);
+                let mut buffered = Vec::new();
+                r.render(&doc, &mut buffered).unwrap();
+                let mut streamed = Vec::new();
+                r.render_to(&doc, &mut streamed).unwrap().unwrap();
+                assert!(buffered == streamed, "{format:?} {unit:?} spans={spans}");
+            }
+        }
+    }
+
+    #[test]
     fn jsonl_records_are_what_the_serde_records_give() {
         let mut doc = Document::new("d\"1", "One \"two\".\nThree.");
         doc.source = Some("site/a".into());
@@ -1445,7 +1667,13 @@ mod tests {
         // Sentence records.
         let mut want = Vec::new();
         for (i, s) in sentences.iter().enumerate() {
-            write_json_line(&mut want, &r.sentence_record(&doc, i, s));
+            let rec = SentenceRecord {
+                id: format!("{}:{i}", doc.id),
+                doc_id: &doc.id,
+                index: i,
+                text: s,
+            };
+            write_json_line(&mut want, &rec);
         }
         let mut got = Vec::new();
         Renderer::new(Format::Jsonl, Unit::Sentence, true)

@@ -603,12 +603,17 @@ impl<A: Sink, B: Sink> Sink for (A, B) {
     }
 }
 
+/// Each document's rendering, in input order (none for a record that
+/// failed, or when the sink had not begun).
+type Renderings<O> = Vec<Option<Result<O, OutputError>>>;
+
 /// A cleaned batch, in input order, with each document's rendering (none
 /// for a record that failed).
 struct Finished<O> {
     cleaned: Vec<Result<Cleaned, InputError>>,
-    rendered: Vec<Option<Result<O, OutputError>>>,
+    rendered: Renderings<O>,
     read_time: Duration,
+    render_time: Duration,
 }
 
 /// Decodes and cleans a batch in parallel, in input order.
@@ -637,15 +642,22 @@ fn clean_batch(
         .collect()
 }
 
-/// Renders the cleaned documents of a batch in parallel.
+/// Renders the cleaned documents of a batch in parallel; with the time
+/// spent, summed over the workers.
 fn render_batch<R: Render>(
     cleaned: &[Result<Cleaned, InputError>],
     render: &R,
-) -> Vec<Option<Result<R::Out, OutputError>>> {
-    cleaned
+) -> (Renderings<R::Out>, Duration) {
+    let timed: Vec<_> = cleaned
         .par_iter()
-        .map(|c| c.as_ref().ok().map(|c| render.render(&c.doc)))
-        .collect()
+        .map(|c| {
+            let t = Instant::now();
+            let out = c.as_ref().ok().map(|c| render.render(&c.doc));
+            (out, t.elapsed())
+        })
+        .collect();
+    let time = timed.iter().map(|(_, t)| *t).sum();
+    (timed.into_iter().map(|(out, _)| out).collect(), time)
 }
 
 /// The sequential end of pass 2: the sink's writes and the statistics, in
@@ -673,6 +685,7 @@ impl Writer<'_> {
         batch: Finished<<S::Render as Render>::Out>,
     ) -> Result<(), RunError> {
         self.stats.read_time += batch.read_time;
+        self.stats.render_time += batch.render_time;
         for (c, rendered) in batch.cleaned.into_iter().zip(batch.rendered) {
             let c = match c {
                 Err(e) => {
@@ -684,7 +697,9 @@ impl Writer<'_> {
             // Rendered, unless the sink had not begun (no document had
             // decoded yet when the batch was cleaned).
             let Some(rendered) = rendered else { continue };
+            let t = Instant::now();
             let written = rendered.and_then(|out| sink.write(&c.doc, out));
+            self.stats.write_time += t.elapsed();
             match written {
                 Ok(None) => {}
                 Ok(Some(note)) => self.bar.suspend(|| eprintln!("textclean: {note}")),
@@ -765,12 +780,12 @@ impl Engine<'_> {
                     return Ok(());
                 };
                 let cleaned = pool.install(|| clean_batch(batch, pipeline, opts));
-                let rendered = match cleaned.iter().find_map(|c| c.as_ref().ok()) {
+                let (rendered, render_time) = match cleaned.iter().find_map(|c| c.as_ref().ok()) {
                     Some(first) => {
                         let r = render.insert(sink.begin(Some(&first.doc))?);
                         pool.install(|| render_batch(&cleaned, &*r))
                     }
-                    None => cleaned.iter().map(|_| None).collect(),
+                    None => (cleaned.iter().map(|_| None).collect(), Duration::ZERO),
                 };
                 writer.write(
                     sink,
@@ -778,6 +793,7 @@ impl Engine<'_> {
                         cleaned,
                         rendered,
                         read_time,
+                        render_time,
                     },
                 )?;
             }
@@ -790,12 +806,13 @@ impl Engine<'_> {
                     let (tx, rx) = std::sync::mpsc::sync_channel(1);
                     scope.spawn(move |_| {
                         let cleaned = clean_batch(batch, pipeline, opts);
-                        let rendered = render_batch(&cleaned, render);
+                        let (rendered, render_time) = render_batch(&cleaned, render);
                         // The writer is gone only when the run stopped early.
                         let _ = tx.send(Finished {
                             cleaned,
                             rendered,
                             read_time,
+                            render_time,
                         });
                     });
                     pending.push_back(rx);

@@ -96,6 +96,22 @@ pub struct Stats {
         deserialize_with = "deserialize_secs"
     )]
     pub decode_time: Duration,
+    /// Time spent rendering documents into the output format (JSON
+    /// escaping, CSV quoting), summed over worker threads.
+    #[serde(
+        default,
+        serialize_with = "serialize_secs",
+        deserialize_with = "deserialize_secs"
+    )]
+    pub render_time: Duration,
+    /// Wall time the sequential writer spent handing renderings to the
+    /// outputs (compression and system calls included).
+    #[serde(
+        default,
+        serialize_with = "serialize_secs",
+        deserialize_with = "deserialize_secs"
+    )]
+    pub write_time: Duration,
 }
 
 impl Stats {
@@ -158,6 +174,8 @@ impl AddAssign<&Stats> for Stats {
         self.sentences += o.sentences;
         self.read_time += o.read_time;
         self.decode_time += o.decode_time;
+        self.render_time += o.render_time;
+        self.write_time += o.write_time;
         for (enc, n) in &o.encodings {
             *self.encodings.entry(enc.clone()).or_default() += n;
         }

@@ -115,6 +115,8 @@ fn counters(p: &Path) -> serde_json::Value {
     o.remove("mb_per_sec");
     o.remove("read_time");
     o.remove("decode_time");
+    o.remove("render_time");
+    o.remove("write_time");
     for stage in o["stages"].as_array_mut().unwrap() {
         stage[1].as_object_mut().unwrap().remove("time");
     }

@@ -67,7 +67,7 @@ wait_job() {
 wait_chain() { local st; while read -r step id _; do st=$(wait_job "$id") || true; echo "$step $id $st"; done <"$1"; }
 
 # Stats without the fields that measure time (they can never be identical).
-counters() { jq -S 'del(.elapsed_secs, .mb_per_sec, .read_time, .decode_time) | .stages |= map([.[0], (.[1] | del(.time))])' "$1"; }
+counters() { jq -S 'del(.elapsed_secs, .mb_per_sec, .read_time, .decode_time, .render_time, .write_time) | .stages |= map([.[0], (.[1] | del(.time))])' "$1"; }
 check_identity() {
   local run=$1 what=$2
   cmp "$W/one.jsonl" "$run/output.jsonl" || fail "$what: output differs from one process"

@@ -86,7 +86,7 @@ pub(super) fn run(args: BenchArgs) -> Result<ExitCode> {
             build: outcome.build_time,
         });
     }
-    let report = crate::bench::BenchReport::new(&runs, threads);
+    let report = crate::bench::BenchReport::new(&runs, threads, output.is_some());
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

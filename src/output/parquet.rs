@@ -87,7 +87,11 @@ pub fn frame(layout: Layout, doc: &Document, skip: impl Fn(&str) -> bool, out: &
         }
         None => out.push(0),
     }
-    put_str(out, &doc.text());
+    let view = doc.text_view();
+    out.extend_from_slice(&(view.len() as u64).to_le_bytes());
+    for piece in view.pieces(0..view.len()) {
+        out.extend_from_slice(piece.as_bytes());
+    }
     match doc.sentences() {
         Some(spans) => {
             out.extend_from_slice(&(spans.len() as u64).to_le_bytes());
