@@ -1061,3 +1061,67 @@ fn jsonl_to_parquet_to_jsonl_gives_the_same_records() {
         "{err}"
     );
 }
+
+/// A document over 16 MiB is rendered by the writer straight into the
+/// output instead of on a worker: the JSONL text, its sentences (as strings
+/// and as spans) and the txt file must all say the same.
+#[test]
+fn a_document_too_large_to_buffer_is_written_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut text = String::new();
+    let mut n = 0;
+    while text.len() < 17 << 20 {
+        n += 1;
+        text.push_str(&format!(
+            "The crew of boat {n} went out at dawn, and the sea was calm. Nobody on the pier said a word about it, and the tide turned at noon.\n"
+        ));
+    }
+    let input = tmp.path().join("big.jsonl");
+    let record = serde_json::json!({"id": "big", "text": text, "lang": "en"});
+    std::fs::write(&input, format!("{record}\n")).unwrap();
+    let clean = |args: &[&str], out: &Path| {
+        let mut cmd = bin();
+        cmd.args(["clean", "--quiet", "--max-line-bytes", "100000000"])
+            .args(args)
+            .arg("-o")
+            .arg(out)
+            .arg(&input);
+        run_ok(cmd);
+    };
+    let (strings, spans, dir) = (
+        tmp.path().join("s.jsonl"),
+        tmp.path().join("p.jsonl"),
+        tmp.path().join("txt"),
+    );
+    clean(&[], &strings);
+    clean(&["--sentences", "spans"], &spans);
+    clean(&["--format", "txt"], &dir);
+    let one = |p: &Path| -> serde_json::Value {
+        let body = read(p);
+        assert_eq!(body.lines().count(), 1, "{}", p.display());
+        serde_json::from_str(&body).unwrap()
+    };
+    let (s, p) = (one(&strings), one(&spans));
+    let cleaned = s["text"].as_str().unwrap();
+    assert!(cleaned.len() > 16 << 20);
+    assert_eq!(s["lang"], "en");
+    assert_eq!(p["text"].as_str().unwrap(), cleaned);
+    let sentences: Vec<&str> = s["sentences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert_eq!(sentences.len(), 2 * n, "two sentences a paragraph");
+    let from_spans: Vec<&str> = p["sentences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &cleaned[r[0].as_u64().unwrap() as usize..r[1].as_u64().unwrap() as usize])
+        .collect();
+    assert!(
+        sentences == from_spans,
+        "sentence strings are the spans' text"
+    );
+    assert_eq!(read(&dir.join("big.txt")), format!("{cleaned}\n"));
+}
