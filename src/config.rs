@@ -18,7 +18,7 @@ use crate::stage::captions::CaptionsConfig;
 use crate::stage::normalize::NormalizeConfig;
 use crate::stage::quotes::QuotesConfig;
 use crate::stage::sentences::SentencesConfig;
-use crate::stage::{AnyStage, Pipeline};
+use crate::stage::{AnyStage, BuildError, Pipeline};
 
 /// The default config, compiled in so the binary works from anywhere.
 pub const DEFAULT_CONFIG: &str = include_str!("../config/default.toml");
@@ -372,24 +372,23 @@ impl PipelineConfig {
     fn build_first(&self, n: usize, profile: &Arc<CorpusProfile>) -> Result<Pipeline, ConfigError> {
         let mut built = Vec::with_capacity(n);
         for (i, stage) in self.stages.iter().enumerate().take(n) {
-            let at = |key: &str, msg: String| {
-                let key = if key.is_empty() {
+            let at = |e: BuildError| {
+                let key = if e.key.is_empty() {
                     format!("stages[{i}]")
                 } else {
-                    format!("stages[{i}].{key}")
+                    format!("stages[{i}].{}", e.key)
                 };
-                ConfigError::invalid(&self.origin, key, msg)
+                ConfigError::invalid(&self.origin, key, e.message)
             };
             built.push(match stage {
                 StageConfig::Normalize(c) => AnyStage::Normalize(c.build()),
                 StageConfig::Boilerplate(c) => AnyStage::Boilerplate(Box::new(
-                    c.build_stage(profile, &self.base_dir)
-                        .map_err(|(k, m)| at(&k, m))?,
+                    c.build_stage(profile, &self.base_dir).map_err(at)?,
                 )),
                 StageConfig::Quotes(c) => AnyStage::Quotes(c.build()),
                 StageConfig::Captions(c) => AnyStage::Captions(c.build()),
                 StageConfig::Sentences(c) => {
-                    AnyStage::Sentences(c.build(&self.base_dir).map_err(|(k, m)| at(&k, m))?)
+                    AnyStage::Sentences(c.build(&self.base_dir).map_err(at)?)
                 }
             });
         }
@@ -415,10 +414,12 @@ impl PipelineConfig {
 mod tests {
     use super::*;
 
-    /// The `key` and message of the error `text` gives, which must name
-    /// the file.
+    /// The `key` and message of the error `text` gives (read or built),
+    /// which must name the file.
     fn error_of(text: &str) -> (String, String) {
-        match PipelineConfig::from_toml_str(text, "my.toml", Path::new(".")) {
+        let built = PipelineConfig::from_toml_str(text, "my.toml", Path::new("."))
+            .and_then(|c| c.build(&CorpusProfile::empty()));
+        match built {
             Ok(_) => panic!("accepted:\n{text}"),
             Err(ConfigError::Invalid { path, key, message }) => {
                 assert_eq!(path, "my.toml");
@@ -490,6 +491,27 @@ mod tests {
                 "unknown field `max_lines`",
             ),
             ("colour = 1\n", "colour", "unknown field `colour`"),
+            // Found when the stage builds, not when the TOML is read.
+            (
+                "[[stages]]\ntype = \"boilerplate\"\n[[stages.groups]]\nname = \"g\"\nreason = \"r\"\nregex = [\"ok\", \"a: (b\"]\n",
+                "stages[1].groups[0].regex[1]",
+                "regex parse error",
+            ),
+            (
+                "[[stages]]\ntype = \"boilerplate\"\nprotect = [\"x\", \"[z\"]\n",
+                "stages[1].protect[1]",
+                "unclosed character class",
+            ),
+            (
+                "[[stages]]\ntype = \"boilerplate\"\n[[stages.groups]]\nname = \"g\"\nreason = \"r\"\nexact = [\": -\"]\n",
+                "stages[1].groups[0].exact[0]",
+                "\": -\" is empty after trimming",
+            ),
+            (
+                "[[stages]]\ntype = \"sentences\"\nlanguage = \"en\"\nlanguage_file = \"x.toml\"\n",
+                "stages[1].language_file",
+                "not both",
+            ),
         ];
         for (body, key, message) in cases {
             let text = if body.starts_with("[[stages]]") {

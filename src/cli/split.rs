@@ -43,7 +43,7 @@ pub(super) fn run(args: SplitArgs) -> Result<ExitCode> {
     let splitter = sentences_cfg
         .0
         .splitter(&sentences_cfg.1)
-        .map_err(|(k, m)| anyhow::anyhow!("sentences.{k}: {m}"))?;
+        .map_err(|e| anyhow::anyhow!("sentences.{}: {}", e.key, e.message))?;
     let stdin = io::stdin().lock();
     let mut out = io::BufWriter::new(io::stdout().lock());
     let mut spans = Vec::new();

@@ -18,6 +18,28 @@ use std::time::Instant;
 use crate::document::Document;
 use crate::stats::StageStats;
 
+/// A stage config that does not build, found before any document is read:
+/// where inside the stage's table (`groups[2].regex[0]`, `language`; empty
+/// for the table as a whole) and why. The config prefixes `stages[i]`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{key}: {message}")]
+pub struct BuildError {
+    /// The key, relative to the stage's table.
+    pub key: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl BuildError {
+    /// An error at `key`.
+    pub fn new(key: impl Into<String>, message: impl ToString) -> BuildError {
+        BuildError {
+            key: key.into(),
+            message: message.to_string(),
+        }
+    }
+}
+
 /// One per-document transform.
 pub trait Stage: Send + Sync {
     /// Stable identifier used in stats and the removed-lines log.

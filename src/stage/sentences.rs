@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::document::Document;
 use crate::sbd::{Conventions, LangData, Splitter, WordStats};
-use crate::stage::Stage;
+use crate::stage::{BuildError, Stage};
 use crate::stats::StageStats;
 
 /// Languages whose data is compiled into the binary.
@@ -79,23 +79,25 @@ impl SentencesConfig {
     /// # Errors
     /// `(key, message)` for a bad combination, an unreadable or invalid
     /// language file.
-    pub fn lang_data(&self, base_dir: &Path) -> Result<LangData, (String, String)> {
+    pub fn lang_data(&self, base_dir: &Path) -> Result<LangData, BuildError> {
         let mut lang = match (&self.language, &self.language_file) {
             (Some(_), Some(_)) => {
-                return Err((
-                    "language_file".into(),
-                    "give `language` or `language_file`, not both".into(),
+                return Err(BuildError::new(
+                    "language_file",
+                    "give `language` or `language_file`, not both",
                 ))
             }
             (_, Some(file)) => {
                 let path = base_dir.join(file);
-                let text = std::fs::read_to_string(&path)
-                    .map_err(|e| ("language_file".into(), format!("{}: {e}", path.display())))?;
-                LangData::from_toml_str(&text)
-                    .map_err(|e| ("language_file".into(), format!("{}: {e}", path.display())))?
+                let text = std::fs::read_to_string(&path).map_err(|e| {
+                    BuildError::new("language_file", format!("{}: {e}", path.display()))
+                })?;
+                LangData::from_toml_str(&text).map_err(|e| {
+                    BuildError::new("language_file", format!("{}: {e}", path.display()))
+                })?
             }
             (lang, None) => LangData::from_toml_str(lang.unwrap_or(BuiltinLanguage::En).data())
-                .map_err(|e| ("language".into(), e.to_string()))?,
+                .map_err(|e| BuildError::new("language", e))?,
         };
         lang.extend_abbreviations(&self.extra_abbreviations);
         Ok(lang)
@@ -105,7 +107,7 @@ impl SentencesConfig {
     ///
     /// # Errors
     /// As [`SentencesConfig::lang_data`], or language data the splitter rejects.
-    pub fn build(&self, base_dir: &Path) -> Result<Sentences, (String, String)> {
+    pub fn build(&self, base_dir: &Path) -> Result<Sentences, BuildError> {
         Ok(Sentences {
             splitter: self.splitter(base_dir)?,
         })
@@ -117,7 +119,7 @@ impl SentencesConfig {
     ///
     /// # Errors
     /// As [`SentencesConfig::lang_data`], or language data the splitter rejects.
-    pub fn splitter(&self, base_dir: &Path) -> Result<Splitter, (String, String)> {
+    pub fn splitter(&self, base_dir: &Path) -> Result<Splitter, BuildError> {
         let lang = self.lang_data(base_dir)?;
         let stats = match (&self.language_file, self.language) {
             (Some(_), _) => WordStats::default(),
@@ -127,7 +129,7 @@ impl SentencesConfig {
             lower_case_starts: self.lower_case_starts,
             trailing_citations: self.trailing_citations,
         };
-        Splitter::with_stats(&lang, stats, conv).map_err(|e| ("language".into(), e.to_string()))
+        Splitter::with_stats(&lang, stats, conv).map_err(|e| BuildError::new("language", e))
     }
 }
 

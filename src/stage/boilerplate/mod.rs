@@ -334,11 +334,11 @@ impl RuleId {
 }
 
 /// A config that cannot be compiled. Every variant names the offending entry the
-/// way it is written in the config (`groups[2].regex[0]`).
-#[derive(Debug, thiserror::Error)]
+/// way it is written in the config (`groups[2].regex[0]`): see
+/// [`BoilerplateError::key`].
+#[derive(Debug)]
 pub enum BoilerplateError {
     /// A group has an empty, duplicate or malformed name.
-    #[error("groups[{group}].name: {message}")]
     GroupName {
         /// Index of the group.
         group: usize,
@@ -346,7 +346,6 @@ pub enum BoilerplateError {
         message: String,
     },
     /// A literal rule is empty once reduced to its match key.
-    #[error("groups[{group}].{kind}[{index}]: {literal:?} is empty after trimming punctuation and spaces")]
     EmptyLiteral {
         /// Index of the group.
         group: usize,
@@ -358,40 +357,102 @@ pub enum BoilerplateError {
         literal: String,
     },
     /// A regex rule does not compile.
-    #[error("groups[{group}].regex[{index}]: {source}")]
     Regex {
         /// Index of the group.
         group: usize,
         /// Index of the regex inside the group.
         index: usize,
         /// The regex crate's error.
-        #[source]
         source: regex::Error,
     },
     /// A `protect` regex does not compile.
-    #[error("protect[{index}]: {source}")]
     Protect {
         /// Index of the regex.
         index: usize,
         /// The regex crate's error.
-        #[source]
         source: regex::Error,
     },
     /// The regexes compile one by one but not as one set (size limits).
-    #[error("{what}: the regexes do not fit in one set: {source}")]
     RegexSet {
         /// `groups` or `protect`.
         what: &'static str,
         /// The regex crate's error.
-        #[source]
         source: regex::Error,
     },
     /// The literal automaton could not be built.
-    #[error("groups: literal rules: {0}")]
-    Literals(#[from] aho_corasick::BuildError),
+    Literals(aho_corasick::BuildError),
     /// The model file cannot be read or parsed.
-    #[error("model.path: {0}")]
     Model(String),
+}
+
+impl BoilerplateError {
+    /// The offending entry, relative to the stage's table.
+    pub fn key(&self) -> String {
+        match self {
+            BoilerplateError::GroupName { group, .. } => format!("groups[{group}].name"),
+            BoilerplateError::EmptyLiteral {
+                group, kind, index, ..
+            } => format!("groups[{group}].{kind}[{index}]"),
+            BoilerplateError::Regex { group, index, .. } => {
+                format!("groups[{group}].regex[{index}]")
+            }
+            BoilerplateError::Protect { index, .. } => format!("protect[{index}]"),
+            BoilerplateError::RegexSet { what, .. } => (*what).to_string(),
+            BoilerplateError::Literals(_) => "groups".into(),
+            BoilerplateError::Model(_) => "model.path".into(),
+        }
+    }
+
+    /// What is wrong with it.
+    pub fn reason(&self) -> String {
+        match self {
+            BoilerplateError::GroupName { message, .. } | BoilerplateError::Model(message) => {
+                message.clone()
+            }
+            BoilerplateError::EmptyLiteral { literal, .. } => {
+                format!("{literal:?} is empty after trimming punctuation and spaces")
+            }
+            BoilerplateError::Regex { source, .. } | BoilerplateError::Protect { source, .. } => {
+                source.to_string()
+            }
+            BoilerplateError::RegexSet { source, .. } => {
+                format!("the regexes do not fit in one set: {source}")
+            }
+            BoilerplateError::Literals(e) => format!("literal rules: {e}"),
+        }
+    }
+}
+
+impl fmt::Display for BoilerplateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.key(), self.reason())
+    }
+}
+
+impl std::error::Error for BoilerplateError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            BoilerplateError::Regex { source, .. }
+            | BoilerplateError::Protect { source, .. }
+            | BoilerplateError::RegexSet { source, .. } => Some(source),
+            BoilerplateError::Literals(e) => Some(e),
+            BoilerplateError::GroupName { .. }
+            | BoilerplateError::EmptyLiteral { .. }
+            | BoilerplateError::Model(_) => None,
+        }
+    }
+}
+
+impl From<aho_corasick::BuildError> for BoilerplateError {
+    fn from(e: aho_corasick::BuildError) -> BoilerplateError {
+        BoilerplateError::Literals(e)
+    }
+}
+
+impl From<BoilerplateError> for BuildError {
+    fn from(e: BoilerplateError) -> BuildError {
+        BuildError::new(e.key(), e.reason())
+    }
 }
 
 /// Names of the built-in heuristics, in id order after the groups' ids.
@@ -899,7 +960,7 @@ use std::sync::Arc;
 
 use crate::corpus::{source_seed, CorpusProfile};
 use crate::document::{Document, Reason};
-use crate::stage::Stage;
+use crate::stage::{BuildError, Stage};
 use crate::stats::StageStats;
 
 impl BoilerplateConfig {
@@ -908,20 +969,17 @@ impl BoilerplateConfig {
         self.repeat.enabled
     }
 
-    /// Builds the stage. Errors are `(key, message)` with the key relative
-    /// to the stage table, e.g. `groups[2].regex[0]`.
+    /// Builds the stage.
+    ///
+    /// # Errors
+    /// A rule, protection or model that does not build, with its key
+    /// relative to the stage table, e.g. `groups[2].regex[0]`.
     pub fn build_stage(
         &self,
         profile: &Arc<CorpusProfile>,
         base_dir: &Path,
-    ) -> Result<BoilerplateStage, (String, String)> {
-        let inner = Boilerplate::build_in(self, base_dir).map_err(|e| {
-            let text = e.to_string();
-            match text.split_once(": ") {
-                Some((key, msg)) => (key.to_string(), msg.to_string()),
-                None => (String::new(), text),
-            }
-        })?;
+    ) -> Result<BoilerplateStage, BuildError> {
+        let inner = Boilerplate::build_in(self, base_dir)?;
         let names = inner.rules().map(|(_, n)| Arc::from(n)).collect();
         Ok(BoilerplateStage {
             inner,
