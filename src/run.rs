@@ -170,14 +170,9 @@ fn with_batches<T>(
     })
 }
 
-/// The progress bar of a run: its length is the inputs' size on disk
-/// (compressed size for `.gz` and `.zst`), and its position is the bytes
-/// read as stored ([`crate::input::ByteCounter`]), so the ETA holds for
-/// compressed inputs too; a spinner when a stream's size is unknown.
-fn progress_bar(inputs: &[InputSpec], enabled: bool) -> ProgressBar {
-    if !enabled || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
+/// The inputs' size on disk (compressed size for `.gz` and `.zst`), the
+/// length of a run's progress bars; `None` when a stream has none.
+fn input_size(inputs: &[InputSpec]) -> Option<u64> {
     let mut total = Some(0u64);
     for spec in inputs {
         let size = match spec {
@@ -198,6 +193,19 @@ fn progress_bar(inputs: &[InputSpec], enabled: bool) -> ProgressBar {
         };
         total = total.zip(size).map(|(a, b)| a + b);
     }
+    total
+}
+
+/// The progress bar of one pass, named `name`: its position is the bytes
+/// read as stored ([`crate::input::ByteCounter`], reset here) against
+/// `total`, so the ETA holds for compressed inputs too; a spinner when a
+/// stream's size is unknown. Each pass gets a new bar, named before it is
+/// first drawn, so no frame shows one pass's name with another's count.
+fn pass_bar(total: Option<u64>, opts: &RunOptions, name: &'static str) -> ProgressBar {
+    opts.input.read.reset();
+    if !opts.progress || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
     let bar = match total {
         Some(t) => ProgressBar::with_draw_target(Some(t), ProgressDrawTarget::stderr()).with_style(
             ProgressStyle::with_template(
@@ -211,16 +219,10 @@ fn progress_bar(inputs: &[InputSpec], enabled: bool) -> ProgressBar {
             )
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
         ),
-    };
+    }
+    .with_prefix(name);
     bar.enable_steady_tick(Duration::from_millis(200));
     bar
-}
-
-/// Starts `bar` on a pass: the byte count and the bar from zero.
-fn start_pass(bar: &ProgressBar, opts: &RunOptions, name: &'static str) {
-    opts.input.read.reset();
-    bar.reset();
-    bar.set_prefix(name);
 }
 
 /// Pass 1: observes every document as the first profile-reading stage
@@ -390,9 +392,13 @@ pub fn clean<S: Sink>(
         let t = Instant::now();
         (config.build(&CorpusProfile::empty()), t.elapsed())
     };
-    let bar = progress_bar(inputs, opts.progress);
+    let total = if opts.progress {
+        input_size(inputs)
+    } else {
+        None
+    };
     let (pipeline, build_time, profile_time) = if config.needs_corpus_profile() {
-        start_pass(&bar, opts, "pass 1/2 (corpus profile)");
+        let bar = pass_bar(total, opts, "pass 1/2 (corpus profile)");
         let t = Instant::now();
         let (mut pipeline, build_time, profile) =
             pool.in_place_scope(|scope| -> Result<_, RunError> {
@@ -409,6 +415,7 @@ pub fn clean<S: Sink>(
                 let (pipeline, build_time) = pending.wait()?;
                 Ok((pipeline, build_time, profile))
             })?;
+        bar.finish_and_clear();
         pipeline.set_profile(&std::sync::Arc::new(profile));
         (pipeline, build_time, t.elapsed())
     } else {
@@ -420,7 +427,7 @@ pub fn clean<S: Sink>(
     } else {
         "clean"
     };
-    start_pass(&bar, opts, pass);
+    let bar = pass_bar(total, opts, pass);
     let reader = Reader::new(inputs.to_vec(), opts.input.clone());
     let engine = Engine {
         pipeline: &pipeline,
@@ -834,7 +841,11 @@ impl Engine<'_> {
             // No document decoded: the output is still created, empty.
             sink.begin(None)?;
         }
+        // Finishing is writing too: the last Parquet row group is encoded
+        // here, and files are synced and renamed.
+        let t = Instant::now();
         sink.finish()?;
+        writer.stats.write_time += t.elapsed();
         Ok(writer.stats)
     }
 }
