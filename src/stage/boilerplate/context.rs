@@ -67,6 +67,9 @@ pub(super) struct Context<'a> {
     pub(super) cx: &'a ContextConfig,
     pub(super) info: Vec<LineInfo>,
     pub(super) out: &'a mut [Option<RuleId>],
+    /// For a line that introduces a list, the end (exclusive) of its
+    /// items; 0 otherwise (filled by `mark_lists`).
+    pub(super) list_end: Vec<usize>,
 }
 
 impl Context<'_> {
@@ -91,6 +94,15 @@ impl Context<'_> {
     fn remove(&mut self, i: usize, which: usize) {
         if self.out[i].is_none() && !self.info[i].blank {
             self.out[i] = Some(self.bp.context_id(which));
+            // A list is protected by its introduction only while that stays:
+            // once "Other sites:" goes as trailing chrome, its items are
+            // judged as the lines they are, as they will be when the
+            // cleaned text (without the introduction) is cleaned again.
+            if let Some(&end) = self.list_end.get(i) {
+                for k in i + 1..end {
+                    self.info[k].listed = false;
+                }
+            }
         }
     }
 
@@ -190,6 +202,7 @@ impl Context<'_> {
             } else if chrome_seen
                 && !l.protected
                 && !l.listed
+                && self.list_end[i] <= i + 1
                 && (l.end != End::Sentence
                     || (l.alpha_words as usize) < self.cx.trailing_keep_words.get())
             {
@@ -469,6 +482,8 @@ impl Context<'_> {
     /// Protects the items of lists introduced by a line ending in ':'.
     fn mark_lists(&mut self) {
         let n = self.info.len();
+        self.list_end.clear();
+        self.list_end.resize(n, 0);
         let mut i = 0;
         while i < n {
             if self.introduces_list(i) {
@@ -487,6 +502,7 @@ impl Context<'_> {
                     items += 1;
                     j += 1;
                 }
+                self.list_end[i] = j;
                 i = j;
             } else {
                 i += 1;

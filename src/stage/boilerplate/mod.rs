@@ -794,6 +794,7 @@ impl Boilerplate {
                 cx: &self.context,
                 info,
                 out,
+                list_end: Vec::new(),
             }
             .run()
         } else {
@@ -832,6 +833,8 @@ impl Boilerplate {
         let cx = &self.context;
         let mut scratch = Scratch::default();
         let mut infos = Vec::with_capacity(lines.len());
+        // Body paragraphs seen so far, that no rule removed.
+        let mut copies: HashSet<&str> = HashSet::new();
         for (i, &line) in lines.iter().enumerate() {
             let line = line.trim();
             if line.is_empty() {
@@ -846,8 +849,15 @@ impl Boilerplate {
             let protected = words <= cx.protect_max_words.get()
                 && !self.protect.is_empty()
                 && self.protect.is_match(line);
-            let sentence = end == End::Sentence && words >= cx.body_min_words.get()
+            let mut sentence = end == End::Sentence && words >= cx.body_min_words.get()
                 || words >= cx.long_line_words.get();
+            // A body paragraph printed again further down (a teaser that
+            // repeats a line of the article, a caption under a gallery) is
+            // a copy the captions stage drops, so it is no evidence of
+            // where the body runs: cleaned again, the text has no copy.
+            if sentence && rule.is_none() && !copies.insert(line) {
+                sentence = false;
+            }
             let mut removed = rule;
             if removed.is_none()
                 && self.repeat.enabled
@@ -1952,6 +1962,8 @@ mod tests {
             post("harbour_jo", 4, "Thanks, that explains the empty pier."),
             post("pieter", 5, "The council will post the dates on Friday."),
         );
+        assert_idempotent(&bp, &article);
+        assert_idempotent(&bp, &forum);
         let spaced = article.replace('\n', "\n\n");
         for doc in [&article, &spaced] {
             assert_kept(&bp, doc, &[PARA_A, PARA_C]);
@@ -1965,6 +1977,59 @@ mod tests {
                 ],
             );
         }
+    }
+
+    /// Cleans `doc` once (kept lines, a blank line between them, as the
+    /// txt output writes them) and asserts that a second pass removes
+    /// nothing; returns the kept lines.
+    fn assert_idempotent(bp: &Boilerplate, doc: &str) -> Vec<String> {
+        let once = kept(bp, doc);
+        let again = verdicts(bp, &once.join("\n\n"), &NoRepeats);
+        let removed: Vec<_> = again.iter().filter(|(_, v)| !v.is_empty()).collect();
+        assert!(
+            removed.is_empty(),
+            "the second pass removed {removed:#?}; first pass kept {once:#?}"
+        );
+        once
+    }
+
+    /// A list goes or stays with its introduction ("Other sites:"): the
+    /// items are protected by it only while it stays, and it is kept in
+    /// the trailing region while it has items, so that the cleaned text
+    /// (which has the items and no introduction) judges them the same.
+    #[test]
+    fn list_and_its_introduction_go_together() {
+        let bp = default_bp();
+        let doc = format!(
+            "Harbour plans approved\n\n{PARA_A}\n\n{PARA_B}\n\n{PARA_C}\n\nAdvertisement\n\n\
+             Other titles from our group:\nHarbour Weekly |\nCoast Gazette |\nTide Tables Today\n"
+        );
+        let once = assert_idempotent(&bp, &doc);
+        let has = |l: &str| once.iter().any(|k| k == l);
+        assert_eq!(
+            has("Other titles from our group:"),
+            has("Harbour Weekly |"),
+            "{once:#?}"
+        );
+    }
+
+    /// A body paragraph printed again below the article (a teaser that
+    /// repeats its first paragraph) does not stretch the body over the
+    /// chrome in between: the captions stage drops the copy, and the
+    /// cleaned text must be judged the same.
+    #[test]
+    fn a_repeated_paragraph_is_no_body_evidence() {
+        let bp = default_bp();
+        let doc = format!(
+            "Harbour plans approved\n\n{PARA_A}\n\n{PARA_B}\n\n{PARA_C}\n\nAdvertisement\n\n\
+             Harbour festival returns in June\n\nTop of this page\n\n{PARA_A}\n"
+        );
+        assert_removed(
+            &bp,
+            &doc,
+            &["Harbour festival returns in June", "Top of this page"],
+        );
+        assert_kept(&bp, &doc, &[PARA_C]);
     }
 
     /// Linear time: a 100k-line page (menus, paragraphs, lists) classifies quickly.
