@@ -9,19 +9,6 @@ use std::path::Path;
 
 use common::{bin, files, run_ok, shared};
 
-/// Pages whose second cleaning still removes lines (trailing chrome that
-/// the context heuristics judge differently once the lines before it are
-/// gone). They were not idempotent before the scorer work
-/// either; any page outside this list that changes is a regression.
-const KNOWN: [&str; 6] = [
-    "aeb_65bf3048b500.txt",
-    "cleaneval_332.txt",
-    "cleaneval_399.txt",
-    "cleaneval_450.txt",
-    "dragnet_R473.txt",
-    "l3s_8a620984.txt",
-];
-
 /// Cleans `pages` twice and returns the pages whose second output differs.
 fn changed_on_second_run(pages: &Path) -> BTreeSet<String> {
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -55,10 +42,8 @@ fn webdev_pages_are_idempotent() {
 }
 
 #[test]
-fn webtrain_pages_are_idempotent_but_the_known_ones() {
+fn webtrain_pages_are_idempotent() {
     let Some(shared) = shared() else { return };
     let changed = changed_on_second_run(&shared.join("webtrain/pages"));
-    let known: BTreeSet<String> = KNOWN.iter().map(|s| s.to_string()).collect();
-    let new: Vec<&String> = changed.difference(&known).collect();
-    assert!(new.is_empty(), "changed on a second run: {new:?}");
+    assert!(changed.is_empty(), "changed on a second run: {changed:?}");
 }

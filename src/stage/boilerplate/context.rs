@@ -5,8 +5,8 @@ use std::num::NonZeroUsize;
 
 use super::shape::End;
 use super::{
-    Boilerplate, ContextConfig, RuleId, CTX_INSIDE_MENU, CTX_KICKER, CTX_LEADING, CTX_MENU,
-    CTX_NEIGHBOUR, CTX_SECTION, CTX_TEASER, CTX_TRAILING,
+    Boilerplate, ContextConfig, RuleId, CTX_COMMENTS, CTX_INSIDE_MENU, CTX_KICKER, CTX_LEADING,
+    CTX_MENU, CTX_NEIGHBOUR, CTX_SECTION, CTX_TEASER, CTX_TRAILING,
 };
 
 #[derive(Debug, Clone, Copy)]
@@ -36,6 +36,9 @@ pub(super) struct LineInfo {
     pub(super) question: bool,
     /// Number of words that start with a letter.
     pub(super) alpha_words: u32,
+    /// Skeleton of the comment-signature timestamp the line holds (see
+    /// [`stamp_skeleton`](super::shape::stamp_skeleton)); 0 = none.
+    pub(super) stamp: u32,
 }
 
 impl LineInfo {
@@ -54,6 +57,7 @@ impl LineInfo {
         listed: false,
         question: false,
         alpha_words: 0,
+        stamp: 0,
     };
 }
 
@@ -63,6 +67,9 @@ pub(super) struct Context<'a> {
     pub(super) cx: &'a ContextConfig,
     pub(super) info: Vec<LineInfo>,
     pub(super) out: &'a mut [Option<RuleId>],
+    /// For a line that introduces a list, the end (exclusive) of its
+    /// items; 0 otherwise (filled by `mark_lists`).
+    pub(super) list_end: Vec<usize>,
 }
 
 impl Context<'_> {
@@ -87,6 +94,15 @@ impl Context<'_> {
     fn remove(&mut self, i: usize, which: usize) {
         if self.out[i].is_none() && !self.info[i].blank {
             self.out[i] = Some(self.bp.context_id(which));
+            // A list is protected by its introduction only while that stays:
+            // once "Other sites:" goes as trailing chrome, its items are
+            // judged as the lines they are, as they will be when the
+            // cleaned text (without the introduction) is cleaned again.
+            if let Some(&end) = self.list_end.get(i) {
+                for k in i + 1..end {
+                    self.info[k].listed = false;
+                }
+            }
         }
     }
 
@@ -102,6 +118,7 @@ impl Context<'_> {
         if n == 0 {
             return;
         }
+        self.comment_threads();
         self.demote_section_headings();
         self.mark_lists();
         let runs = self.menu_runs();
@@ -185,6 +202,7 @@ impl Context<'_> {
             } else if chrome_seen
                 && !l.protected
                 && !l.listed
+                && self.list_end[i] <= i + 1
                 && (l.end != End::Sentence
                     || (l.alpha_words as usize) < self.cx.trailing_keep_words.get())
             {
@@ -254,6 +272,197 @@ impl Context<'_> {
         }
     }
 
+    /// Reader comment threads, found by their structure rather than their
+    /// wording: three or more signature lines whose timestamps share one
+    /// skeleton ("Posted by: Ann at May 3, 2012 7:12 AM", "Bo 07.08.12 at
+    /// 13:24"), each within `COMMENT_GAP` lines of the next, with comment
+    /// text (a line ending like a sentence) between at least half of them.
+    /// A list of dated headlines has the stamps but not the sentences.
+    ///
+    /// Such a run of stamps finds the thread; the thread itself is every
+    /// stamp of the skeleton from there on (and its first posts above, see
+    /// below). It runs from its header (a rule-matched line, or a
+    /// non-sentence line with a count, such as "13 Responses to …") or its
+    /// first comment to the end of its last one. Its lines are chrome, so
+    /// a long thread never outweighs the article as the body, and its
+    /// timestamps are not datelines.
+    ///
+    /// Distances are counted in non-blank lines: cleaned output puts a
+    /// blank line between all lines, and cleaning it again must find the
+    /// same threads.
+    fn comment_threads(&mut self) {
+        const COMMENT_GAP: usize = 30;
+        let n = self.info.len();
+        let stamps: Vec<usize> = (0..n).filter(|&i| self.info[i].stamp != 0).collect();
+        if stamps.len() < 3 {
+            return;
+        }
+        // rank[i]: non-blank lines before line i.
+        let mut rank = Vec::with_capacity(n + 1);
+        let mut seen = 0;
+        for l in &self.info {
+            rank.push(seen);
+            seen += usize::from(!l.blank);
+        }
+        rank.push(seen);
+        let mut done = vec![false; stamps.len()];
+        for a in 0..stamps.len() {
+            if done[a] {
+                continue;
+            }
+            let skel = self.info[stamps[a]].stamp;
+            let mut chain = vec![stamps[a]];
+            for (b, &j) in stamps.iter().enumerate().skip(a + 1) {
+                // Checked first, so that the scan stays linear.
+                if rank[j] - rank[chain[chain.len() - 1]] > COMMENT_GAP {
+                    break;
+                }
+                if self.info[j].stamp != skel {
+                    continue;
+                }
+                chain.push(j);
+                done[b] = true;
+            }
+            if chain.len() < 3 {
+                continue;
+            }
+            let units = chain
+                .windows(2)
+                .filter(|w| self.prose(w[0] + 1, w[1]))
+                .count();
+            if units * 2 < chain.len() - 1 {
+                continue;
+            }
+            // A thread does not stop for an article and resume: it runs on
+            // to its skeleton's last stamp, across a long comment or a
+            // stretch whose signatures read differently ("… Homepage").
+            // Gaps are counted in lines, and the lines later stages remove
+            // (repeated quotes) would otherwise bring stamps left apart on
+            // the first run within reach of each other on the second.
+            for (b, &j) in stamps.iter().enumerate().skip(a + 1) {
+                if self.info[j].stamp == skel && j > chain[chain.len() - 1] {
+                    chain.push(j);
+                    done[b] = true;
+                }
+            }
+            // Nor does it start after a long post: two or more earlier
+            // stamps of its skeleton, each followed by text, are its first
+            // posts, so a forum topic is judged as a whole. One earlier
+            // stamp alone is the article's own dateline.
+            let earlier: Vec<usize> = stamps[..a]
+                .iter()
+                .copied()
+                .filter(|&j| self.info[j].stamp == skel)
+                .collect();
+            if earlier.len() >= 2 {
+                let posts = earlier
+                    .iter()
+                    .zip(earlier[1..].iter().chain([&chain[0]]))
+                    .all(|(&x, &y)| self.prose(x + 1, y));
+                if posts {
+                    chain.splice(0..0, earlier);
+                }
+            }
+            self.mark_thread(&chain, &rank);
+        }
+    }
+
+    /// Whether a body paragraph no rule removed stands above line `i`.
+    fn body_above(&self, i: usize) -> bool {
+        self.info[..i].iter().any(|l| l.sentence && !l.chrome)
+    }
+
+    /// The first line of the signature whose stamp is on line `i`: the
+    /// name line right above it goes with it.
+    fn name_line(&self, i: usize) -> usize {
+        let mut s = i;
+        while s > 0 && s + 2 > i && {
+            let l = &self.info[s - 1];
+            !l.blank && !l.sentence && l.end == End::Open
+        } {
+            s -= 1;
+        }
+        s
+    }
+
+    /// Whether a section header lies strictly between `a` and `b` (a
+    /// "Reply" under every comment is no thread header).
+    fn has_section(&self, a: usize, b: usize) -> bool {
+        self.info[a + 1..b].iter().any(|l| l.section)
+    }
+
+    /// Whether `from..to` holds comment text: a line ending like a sentence
+    /// that is no signature and no known chrome.
+    fn prose(&self, from: usize, to: usize) -> bool {
+        self.info[from..to]
+            .iter()
+            .any(|l| !l.blank && !l.chrome && l.stamp == 0 && l.end == End::Sentence)
+    }
+
+    /// Marks the lines of one comment thread (see [`Self::comment_threads`]);
+    /// `rank` counts non-blank lines.
+    fn mark_thread(&mut self, chain: &[usize], rank: &[usize]) {
+        let n = self.info.len();
+        let last = chain[chain.len() - 1];
+        let mut gaps: Vec<usize> = chain.windows(2).map(|w| rank[w[1]] - rank[w[0]]).collect();
+        gaps.sort_unstable();
+        let unit = gaps[gaps.len() / 2];
+        // Does a signature open its comment or close it? After the last
+        // signature of a thread whose signatures open comments comes the
+        // last comment's text: `unit` non-blank lines after it.
+        let tail_end = (last + 1..n)
+            .find(|&k| rank[k] - rank[last] >= unit)
+            .unwrap_or(n);
+        let opens = self.prose(last + 1, tail_end);
+        // The article's own signature ("Posted by Kim at May 3, 2012 9:15
+        // AM", a dateline under the last paragraph) can share the
+        // comments' skeleton: it is the first stamp, and a thread header
+        // ("Comments") follows it, or no comment text does before the
+        // next signature.
+        let mut chain = chain;
+        while chain.len() > 3
+            && ((self.has_section(chain[0], chain[1]) && !self.has_section(chain[1], chain[2]))
+                || !self.prose(chain[0] + 1, chain[1]))
+        {
+            chain = &chain[1..];
+        }
+        let first = chain[0];
+        let (mut start, end) = if opens {
+            (self.name_line(first), tail_end)
+        } else {
+            // The first comment's text is above its signature, up to the
+            // thread's header.
+            let mut s = first;
+            while s > 0 && rank[first] - rank[s - 1] < unit {
+                let l = &self.info[s - 1];
+                if l.chrome || l.stamp != 0 {
+                    break;
+                }
+                s -= 1;
+            }
+            (s, last + 1)
+        };
+        // A header with a count ("13 Responses to …") right above.
+        if let Some(h) = (0..start).rev().find(|&k| !self.info[k].blank) {
+            let l = self.info[h];
+            if !l.sentence && l.end == End::Open && l.numbers > 0 && !l.protected && l.stamp == 0 {
+                start = h;
+            }
+        }
+        // Comments answer an article above them; a thread with no body
+        // paragraph before it is the page's content (a forum topic).
+        if !self.body_above(start) {
+            return;
+        }
+        for k in start..end {
+            if self.info[k].blank {
+                continue;
+            }
+            self.info[k].chrome = true;
+            self.remove(k, CTX_COMMENTS);
+        }
+    }
+
     /// A section header directly followed by a body paragraph is a heading of the
     /// article ("Related", "Comments" as a section title): its rule still removes
     /// it, but it does not start a chrome section.
@@ -273,6 +482,8 @@ impl Context<'_> {
     /// Protects the items of lists introduced by a line ending in ':'.
     fn mark_lists(&mut self) {
         let n = self.info.len();
+        self.list_end.clear();
+        self.list_end.resize(n, 0);
         let mut i = 0;
         while i < n {
             if self.introduces_list(i) {
@@ -291,6 +502,7 @@ impl Context<'_> {
                     items += 1;
                     j += 1;
                 }
+                self.list_end[i] = j;
                 i = j;
             } else {
                 i += 1;

@@ -42,7 +42,7 @@ use rules::{
     compile_protect, compile_rule, fold_key, key_prefixes, match_key, Hits, RegexPrefilter,
     RegexRule, Scratch, LEAD_JUNK,
 };
-use shape::{count_words, is_closing_quote, is_item, line_end, shape, End};
+use shape::{count_words, is_closing_quote, is_item, line_end, shape, stamp_skeleton, End};
 
 /// The boilerplate stage's config: mirrors a `[[stages]] type = "boilerplate"` TOML table
 /// (the product wraps it as a newtype variant of an internally tagged enum, so the
@@ -456,7 +456,7 @@ impl From<BoilerplateError> for BuildError {
 }
 
 /// Names of the built-in heuristics, in id order after the groups' ids.
-const CONTEXT_RULES: [&str; 10] = [
+const CONTEXT_RULES: [&str; 11] = [
     "context/kicker",
     "context/leading_menu",
     "context/menu_run",
@@ -465,6 +465,7 @@ const CONTEXT_RULES: [&str; 10] = [
     "context/trailing",
     "context/section",
     "context/neighbour",
+    "context/comments",
     "repeat/corpus",
     "model/score",
 ];
@@ -476,8 +477,9 @@ const CTX_TEASER: usize = 4;
 const CTX_TRAILING: usize = 5;
 const CTX_SECTION: usize = 6;
 const CTX_NEIGHBOUR: usize = 7;
-const CTX_REPEAT: usize = 8;
-const CTX_MODEL: usize = 9;
+const CTX_COMMENTS: usize = 8;
+const CTX_REPEAT: usize = 9;
+const CTX_MODEL: usize = 10;
 
 /// Literal kinds, in the order of their ids inside a group.
 const KIND_EXACT: usize = 0;
@@ -853,6 +855,7 @@ impl Boilerplate {
                 cx: &self.context,
                 info,
                 out,
+                list_end: Vec::new(),
             }
             .run()
         } else {
@@ -891,6 +894,8 @@ impl Boilerplate {
         let cx = &self.context;
         let mut scratch = Scratch::default();
         let mut infos = Vec::with_capacity(lines.len());
+        // Body paragraphs seen so far, that no rule removed.
+        let mut copies: HashSet<&str> = HashSet::new();
         for (i, &line) in lines.iter().enumerate() {
             let line = line.trim();
             if line.is_empty() {
@@ -905,8 +910,15 @@ impl Boilerplate {
             let protected = words <= cx.protect_max_words.get()
                 && !self.protect.is_empty()
                 && self.protect.is_match(line);
-            let sentence = end == End::Sentence && words >= cx.body_min_words.get()
+            let mut sentence = end == End::Sentence && words >= cx.body_min_words.get()
                 || words >= cx.long_line_words.get();
+            // A body paragraph printed again further down (a teaser that
+            // repeats a line of the article, a caption under a gallery) is
+            // a copy the captions stage drops, so it is no evidence of
+            // where the body runs: cleaned again, the text has no copy.
+            if sentence && rule.is_none() && !copies.insert(line) {
+                sentence = false;
+            }
             let mut removed = rule;
             if removed.is_none()
                 && self.repeat.enabled
@@ -940,6 +952,11 @@ impl Boilerplate {
                     .trim_end_matches(|c: char| is_closing_quote(c) || c.is_whitespace())
                     .ends_with('?'),
                 alpha_words: shape.alpha_words,
+                stamp: if numbers >= 2 && words <= cx.protect_max_words.get() && !sentence {
+                    stamp_skeleton(line)
+                } else {
+                    0
+                },
             });
         }
         infos
@@ -1894,6 +1911,183 @@ mod tests {
             checked > 50,
             "only {checked} regex matches: the test lost its lines"
         );
+    }
+
+    /// A reader comment thread is found by its signatures' shared
+    /// timestamp skeleton, whether the signature closes each comment or
+    /// opens it, even when its header is followed by a sentence; the
+    /// article's own signature and a list of dated headlines are no thread.
+    #[test]
+    fn comment_threads_by_structure() {
+        let bp = default_bp();
+        let closing = format!(
+            "Harbour plans approved\n\n{PARA_A}\n\n{PARA_B}\n\n{PARA_C}\n\n\
+             Posted by Dana Whitfield at April 3, 2016 8:02 AM\n\nComments\n\n\
+             I walked past the old branch every day and never knew about the fire.\n\n\
+             Posted by: meg_r at April 3, 2016 9:41 AM\n\n\
+             Four million pounds for a library seems a bargain to me.\n\n\
+             Posted by: Colin at April 3, 2016 11:15 AM\n\n\
+             Two years late and they call it a success?\n\n\
+             Posted by: a reader at April 4, 2016 6:30 PM\n"
+        );
+        assert_kept(
+            &bp,
+            &closing,
+            &[PARA_C, "Posted by Dana Whitfield at April 3, 2016 8:02 AM"],
+        );
+        assert_removed(
+            &bp,
+            &closing,
+            &[
+                "I walked past the old branch every day and never knew about the fire.",
+                "Posted by: meg_r at April 3, 2016 9:41 AM",
+                "Two years late and they call it a success?",
+                "Posted by: a reader at April 4, 2016 6:30 PM",
+            ],
+        );
+        let opening = format!(
+            "{PARA_A}\n\n{PARA_B}\n\n{PARA_C}\n\n3 Replies to Harbour plans approved\n\n\
+             Ilse\n14.05.19 at 10:12\n\nThe reading room upstairs was the best part of the old one.\n\n\
+             tobias77\n14.05.19 at 12:40\n\nI hope the opening hours are longer this time.\n\n\
+             Ilse\n15.05.19 at 08:05\n\nAgreed, evenings matter for people who work.\n"
+        );
+        assert_kept(&bp, &opening, &[PARA_C]);
+        assert_removed(
+            &bp,
+            &opening,
+            &[
+                "3 Replies to Harbour plans approved",
+                "14.05.19 at 10:12",
+                "I hope the opening hours are longer this time.",
+                "Agreed, evenings matter for people who work.",
+            ],
+        );
+        // Dated headlines: stamps without comment text between them.
+        let dated = format!(
+            "{PARA_A}\n\n{PARA_B}\n\nCouncil budget vote delayed again\n02/11/2016 14:05\n\n\
+             New bus routes for the east side\n02/11/2016 15:20\n\n\
+             Harbour festival returns in June\n03/11/2016 09:45\n\n{PARA_C}\n"
+        );
+        let v = verdicts(&bp, &dated, &NoRepeats);
+        assert!(
+            v.iter().all(|(_, r)| r != "context/comments"),
+            "dated headlines taken as a thread: {v:#?}"
+        );
+    }
+
+    /// A thread is judged as a whole, and the same way once cleaned output
+    /// (a blank line between all lines) is cleaned again: a long post does
+    /// not split a forum topic into a topic and a "thread" below it, and a
+    /// long comment does not end an article's thread.
+    #[test]
+    fn comment_threads_survive_long_posts_and_blank_lines() {
+        let bp = default_bp();
+        let long_post: String = (0..40)
+            .map(|k| format!("wrapped line {k} of a long answer about the ferry timetable\n"))
+            .collect();
+        let post = |who: &str, day: u32, text: &str| {
+            format!("{who}\n{day:02}-03-2019, 10:{day:02} AM\n{text}\n")
+        };
+        let forum = format!(
+            "Thread: ferry times this summer\n\n{}{}{long_post}{}{}{}",
+            post(
+                "harbour_jo",
+                1,
+                "Does anyone know when the summer ferry times start?"
+            ),
+            post(
+                "pieter",
+                2,
+                "They start on the first of June, as every year."
+            ),
+            post("marlies", 3, "Not this year, the new boat is late."),
+            post("harbour_jo", 4, "Thanks, that explains the empty pier."),
+            post("pieter", 5, "The council will post the dates on Friday."),
+        );
+        let spaced = forum.replace('\n', "\n\n");
+        for doc in [&forum, &spaced] {
+            let v = verdicts(&bp, doc, &NoRepeats);
+            assert!(
+                v.iter().all(|(_, r)| r != "context/comments"),
+                "a forum topic taken as comments: {v:#?}"
+            );
+        }
+        let article = format!(
+            "Harbour plans approved\n\n{PARA_A}\n\n{PARA_B}\n\n{PARA_C}\n\nComments\n\n{}{}{long_post}{}{}{}",
+            post("harbour_jo", 1, "Four million pounds for a library seems a bargain to me."),
+            post("pieter", 2, "They start on the first of June, as every year."),
+            post("marlies", 3, "Not this year, the new boat is late."),
+            post("harbour_jo", 4, "Thanks, that explains the empty pier."),
+            post("pieter", 5, "The council will post the dates on Friday."),
+        );
+        assert_idempotent(&bp, &article);
+        assert_idempotent(&bp, &forum);
+        let spaced = article.replace('\n', "\n\n");
+        for doc in [&article, &spaced] {
+            assert_kept(&bp, doc, &[PARA_A, PARA_C]);
+            assert_removed(
+                &bp,
+                doc,
+                &[
+                    "Four million pounds for a library seems a bargain to me.",
+                    "05-03-2019, 10:05 AM",
+                    "The council will post the dates on Friday.",
+                ],
+            );
+        }
+    }
+
+    /// Cleans `doc` once (kept lines, a blank line between them, as the
+    /// txt output writes them) and asserts that a second pass removes
+    /// nothing; returns the kept lines.
+    fn assert_idempotent(bp: &Boilerplate, doc: &str) -> Vec<String> {
+        let once = kept(bp, doc);
+        let again = verdicts(bp, &once.join("\n\n"), &NoRepeats);
+        let removed: Vec<_> = again.iter().filter(|(_, v)| !v.is_empty()).collect();
+        assert!(
+            removed.is_empty(),
+            "the second pass removed {removed:#?}; first pass kept {once:#?}"
+        );
+        once
+    }
+
+    /// A list goes or stays with its introduction ("Other sites:"): the
+    /// items are protected by it only while it stays, and it is kept in
+    /// the trailing region while it has items, so that the cleaned text
+    /// (which has the items and no introduction) judges them the same.
+    #[test]
+    fn list_and_its_introduction_go_together() {
+        let bp = default_bp();
+        let doc = format!(
+            "Harbour plans approved\n\n{PARA_A}\n\n{PARA_B}\n\n{PARA_C}\n\nAdvertisement\n\n\
+             Other titles from our group:\nHarbour Weekly |\nCoast Gazette |\nTide Tables Today\n"
+        );
+        let once = assert_idempotent(&bp, &doc);
+        let has = |l: &str| once.iter().any(|k| k == l);
+        assert_eq!(
+            has("Other titles from our group:"),
+            has("Harbour Weekly |"),
+            "{once:#?}"
+        );
+    }
+
+    /// A body paragraph printed again below the article (a teaser that
+    /// repeats its first paragraph) does not stretch the body over the
+    /// chrome in between: the captions stage drops the copy, and the
+    /// cleaned text must be judged the same.
+    #[test]
+    fn a_repeated_paragraph_is_no_body_evidence() {
+        let bp = default_bp();
+        let doc = format!(
+            "Harbour plans approved\n\n{PARA_A}\n\n{PARA_B}\n\n{PARA_C}\n\nAdvertisement\n\n\
+             Harbour festival returns in June\n\nTop of this page\n\n{PARA_A}\n"
+        );
+        assert_removed(
+            &bp,
+            &doc,
+            &["Harbour festival returns in June", "Top of this page"],
+        );
+        assert_kept(&bp, &doc, &[PARA_C]);
     }
 
     /// Linear time: a 100k-line page (menus, paragraphs, lists) classifies quickly.

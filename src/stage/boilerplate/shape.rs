@@ -219,6 +219,94 @@ pub(super) fn line_end(line: &str) -> End {
     End::Open
 }
 
+/// The timestamp of a comment signature ("Posted by: Ann at May 3, 2012
+/// 7:12 AM", "Ann 07.08.12 at 13:24", "(12/19/2007 16:36)"): a line holding
+/// a time of day (`7:12`) and a date (a year, a numeric `d/d/d` or `d.d.d`
+/// date, or a month name). Returns the line's *stamp skeleton*, a hash of
+/// the digits and separators from its first digit to its last (`0,00:0`
+/// for "May 3, 2012 7:12"), nonzero; 0 when the line is no timestamp.
+/// The signatures of one comment thread share a skeleton, whatever the
+/// names in them, so a thread is found by its repeats, not by its words.
+pub(super) fn stamp_skeleton(line: &str) -> u32 {
+    let b = line.as_bytes();
+    let (Some(first), Some(last)) = (
+        (0..b.len())
+            .find(|&i| b[i].is_ascii_digit() && (i == 0 || !b[i - 1].is_ascii_alphanumeric())),
+        b.iter().rposition(u8::is_ascii_digit),
+    ) else {
+        return 0;
+    };
+    let mut time = false;
+    let mut numeric_date = false;
+    let mut year = false;
+    let mut h: u32 = 0x811c_9dc5;
+    let mut mix = |c: u8| {
+        h = (h ^ u32::from(c)).wrapping_mul(0x0100_0193);
+    };
+    let mut i = first;
+    // Separators seen since the previous digit run, and that run's length.
+    let mut seps: u8 = 0;
+    let mut prev_sep = 0u8;
+    let mut run_before = 0usize;
+    while i <= last {
+        if b[i].is_ascii_digit() {
+            let start = i;
+            while i <= last && b[i].is_ascii_digit() {
+                i += 1;
+            }
+            if start > 0 && b[start - 1].is_ascii_alphabetic() {
+                // Digits inside a word ("tom3465", a user name) are no
+                // part of the timestamp.
+                seps = 2;
+                continue;
+            }
+            let len = i - start;
+            if len == 4 && matches!(&b[start..start + 2], b"19" | b"20") {
+                year = true;
+            }
+            if seps == 1 && run_before > 0 {
+                match prev_sep {
+                    b':' if len == 2 && run_before <= 2 => time = true,
+                    b'/' | b'.' | b'-' if run_before <= 4 && len <= 4 => numeric_date = true,
+                    _ => {}
+                }
+            }
+            mix(b'0');
+            run_before = len;
+            seps = 0;
+        } else {
+            let c = b[i];
+            if matches!(c, b':' | b'/' | b'.' | b'-' | b',') {
+                mix(c);
+                prev_sep = c;
+                seps += 1;
+            } else {
+                // Letters (a month, "at") or a space between the numbers:
+                // "3: 12" is no time of day.
+                seps = 2;
+            }
+            i += 1;
+        }
+    }
+    if !time || !(year || numeric_date || has_month(line)) {
+        return 0;
+    }
+    h | 1
+}
+
+/// Whether the line names a month (English, full or three-letter).
+fn has_month(line: &str) -> bool {
+    const MONTHS: [&str; 12] = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    line.split(|c: char| !c.is_ascii_alphabetic())
+        .filter(|w| w.len() >= 3)
+        .any(|w| {
+            let lw = w.to_ascii_lowercase();
+            MONTHS.iter().any(|m| lw.starts_with(m)) && lw.len() <= 9
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -327,6 +415,37 @@ mod tests {
         ];
         for (line, want) in cases {
             assert_eq!(line_end(line), want, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn stamps_share_a_skeleton_across_names() {
+        let a = stamp_skeleton("Posted by: Marta Ilves at March 2, 2011 9:05 PM");
+        let b = stamp_skeleton("Posted by: jk at March 12, 2011 11:47 AM");
+        assert_ne!(a, 0);
+        assert_eq!(a, b);
+        assert_eq!(
+            a,
+            stamp_skeleton("Posted by: ann1984, Leeds at March 2, 2011 9:05 PM")
+        );
+        let c = stamp_skeleton("Tomasz K. 11.04.13 at 08:19");
+        assert_ne!(c, 0);
+        assert_ne!(c, a);
+        assert_ne!(stamp_skeleton("Rui - Portugal (03/21/2009 17:02)"), 0);
+        assert_ne!(stamp_skeleton("June 3 at 4:51 pm"), 0);
+    }
+
+    #[test]
+    fn plain_dates_and_times_are_no_stamps() {
+        for line in [
+            "March 2, 2011",
+            "Doors open at 7:30",
+            "Kick-off 19:45, Anfield",
+            "Chapter 3: 12 ways to save",
+            "Genesis 1:3",
+            "",
+        ] {
+            assert_eq!(stamp_skeleton(line), 0, "{line:?}");
         }
     }
 }
