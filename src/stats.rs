@@ -104,8 +104,9 @@ pub struct Stats {
         deserialize_with = "deserialize_secs"
     )]
     pub render_time: Duration,
-    /// Wall time the sequential writer spent handing renderings to the
-    /// outputs (compression and system calls included).
+    /// CPU time the sequential writer spent handing renderings to the
+    /// outputs and finishing them (compression and the kernel's copying
+    /// included; waiting for the disk not).
     #[serde(
         default,
         serialize_with = "serialize_secs",
