@@ -42,7 +42,9 @@ use rules::{
     compile_protect, compile_rule, fold_key, key_prefixes, line_key, match_key, Hits,
     RegexPrefilter, RegexRule, Scratch, LEAD_JUNK,
 };
-use shape::{count_words, is_closing_quote, is_item, line_end, shape, stamp_skeleton, End};
+use shape::{
+    count_words, is_closing_quote, is_copyright, is_item, line_end, shape, stamp_skeleton, End,
+};
 
 /// The boilerplate stage's config: mirrors a `[[stages]] type = "boilerplate"` TOML table
 /// (the product wraps it as a newtype variant of an internally tagged enum, so the
@@ -903,6 +905,7 @@ impl Boilerplate {
                     .trim_end_matches(|c: char| is_closing_quote(c) || c.is_whitespace())
                     .ends_with('?'),
                 alpha_words: shape.alpha_words,
+                copyright: rule.is_some() && is_copyright(line),
                 stamp: if numbers >= 2 && words <= cx.protect_max_words.get() && !sentence {
                     stamp_skeleton(line)
                 } else {
@@ -2020,6 +2023,22 @@ mod tests {
             bp.match_rule("Advertisement:").map(|id| bp.rule_name(id)),
             Some("ads/exact")
         );
+    }
+
+    /// A copyright notice ends the body: the sentence-shaped legal and
+    /// agency lines under it do not stretch the article over the footer.
+    #[test]
+    fn a_copyright_notice_ends_the_body() {
+        let bp = default_bp();
+        let legal = "Reproduction of any part of these pages without the written permission of the publisher is forbidden by law.";
+        let doc = format!(
+            "Harbour plans approved\n\n{PARA_A}\n\n{PARA_B}\n\n{PARA_C}\n\n\
+             © 2016 Harbour Gazette Ltd. All rights reserved.\n\n{legal}\n\n\
+             Back to the front page\n"
+        );
+        assert_kept(&bp, &doc, &[PARA_A, PARA_C]);
+        assert_removed(&bp, &doc, &[legal, "Back to the front page"]);
+        assert_idempotent(&bp, &doc);
     }
 
     /// Cleans `doc` once (kept lines, a blank line between them, as the
