@@ -39,6 +39,9 @@ pub(super) struct LineInfo {
     /// Skeleton of the comment-signature timestamp the line holds (see
     /// [`stamp_skeleton`](super::shape::stamp_skeleton)); 0 = none.
     pub(super) stamp: u32,
+    /// A rule-matched copyright notice ("© 2012 …", "Copyright 2009 …"):
+    /// the page's footer, so the article body ends above it.
+    pub(super) copyright: bool,
 }
 
 impl LineInfo {
@@ -58,6 +61,7 @@ impl LineInfo {
         question: false,
         alpha_words: 0,
         stamp: 0,
+        copyright: false,
     };
 }
 
@@ -190,7 +194,10 @@ impl Context<'_> {
             if l.blank {
                 continue;
             }
-            if l.section {
+            // After the body, a copyright notice is the footer: what
+            // follows it (legal and agency lines, however sentence-shaped)
+            // goes with it.
+            if l.section || l.copyright {
                 section = true;
             }
             if self.out[i].is_some() {
@@ -573,7 +580,7 @@ impl Context<'_> {
         let mut cur: Option<(usize, usize, usize)> = None;
         let mut split = false;
         for (i, l) in self.info.iter().enumerate() {
-            if l.section || barrier[i] {
+            if l.section || barrier[i] || l.copyright {
                 split = true;
             }
             if l.blank || l.chrome || !l.sentence {

@@ -39,10 +39,12 @@ use serde::{Deserialize, Serialize};
 
 use context::{Context, LineInfo};
 use rules::{
-    compile_protect, compile_rule, fold_key, key_prefixes, match_key, Hits, RegexPrefilter,
-    RegexRule, Scratch, LEAD_JUNK,
+    compile_protect, compile_rule, fold_key, key_prefixes, line_key, match_key, Hits,
+    RegexPrefilter, RegexRule, Scratch, LEAD_JUNK,
 };
-use shape::{count_words, is_closing_quote, is_item, line_end, shape, stamp_skeleton, End};
+use shape::{
+    count_words, is_closing_quote, is_copyright, is_item, line_end, shape, stamp_skeleton, End,
+};
 
 /// The boilerplate stage's config: mirrors a `[[stages]] type = "boilerplate"` TOML table
 /// (the product wraps it as a newtype variant of an internally tagged enum, so the
@@ -765,17 +767,22 @@ impl Boilerplate {
             } else {
                 line
             };
-            let key = match_key(head, &mut scratch.key);
-            if !key.is_empty() {
+            let (key, exact_len) = line_key(head, &mut scratch.key);
+            if exact_len > 0 {
                 // A match must start at 0, so it ends within the longest key.
                 let mut end = key.len().min(self.max_key_len + 1);
                 while !key.is_char_boundary(end) {
                     end -= 1;
                 }
+                // A prefix that spans the whole line ("Related stories:"
+                // alone) is a header, and a group that lists the header
+                // itself (exactly) knows it better than one whose prefix
+                // is meant for "Related stories: <headline>".
+                let mut bare: Option<usize> = None;
                 key_prefixes(ac, &key.as_bytes()[..end], |pattern, m_end| {
                     let info = self.literal_info[pattern];
                     if info.exact {
-                        if !truncated && m_end == key.len() {
+                        if !truncated && m_end == exact_len {
                             consider(info.group, KIND_EXACT);
                         }
                     } else if words <= self.groups[info.group].max_words
@@ -785,9 +792,16 @@ impl Boilerplate {
                                 .next()
                                 .is_none_or(|c| !c.is_alphanumeric()))
                     {
-                        consider(info.group, KIND_PREFIX);
+                        if !truncated && m_end >= exact_len {
+                            bare = Some(bare.map_or(info.group, |g| g.min(info.group)));
+                        } else {
+                            consider(info.group, KIND_PREFIX);
+                        }
                     }
                 });
+                if best.is_none() {
+                    best = bare.map(|group| (group, KIND_PREFIX));
+                }
             }
         }
         let hits = self.prefilter.scan(line, words, scratch);
@@ -952,6 +966,7 @@ impl Boilerplate {
                     .trim_end_matches(|c: char| is_closing_quote(c) || c.is_whitespace())
                     .ends_with('?'),
                 alpha_words: shape.alpha_words,
+                copyright: rule.is_some() && is_copyright(line),
                 stamp: if numbers >= 2 && words <= cx.protect_max_words.get() && !sentence {
                     stamp_skeleton(line)
                 } else {
@@ -1276,7 +1291,7 @@ mod tests {
             ("Did you find what you were looking for?", "nav/regex"),
             // meta
             ("Tags: Alibaba", "meta/prefix"),
-            ("Filed under:", "meta/regex"),
+            ("Filed under:", "meta/prefix"),
             ("date 2018-03-01 Page Content 1", "meta/regex"),
             // media
             ("Picture: Scott Merrylees", "media/regex"),
@@ -2035,6 +2050,53 @@ mod tests {
                 ],
             );
         }
+    }
+
+    /// A prefix that keeps its trailing colon ("See also:") matches the bare
+    /// header as well as "See also: …", with or without junk after the
+    /// colon; it still needs the colon ("More than …" is no "More:"), and
+    /// an exact listing of the header in another group comes first.
+    #[test]
+    fn colon_prefix_matches_the_bare_header() {
+        let bp = default_bp();
+        for line in ["See also:", "See also: ", "Read also: »"] {
+            assert_eq!(
+                bp.match_rule(line).map(|id| bp.rule_name(id)),
+                Some("related/prefix"),
+                "{line:?}"
+            );
+        }
+        for line in ["See also the minister's letter.", "More than a bakery"] {
+            assert_eq!(bp.match_rule(line), None, "{line:?}");
+        }
+        // A group that lists the bare header exactly (a list header) wins
+        // over a prefix meant for "You might also like: <headline>".
+        assert_eq!(
+            bp.match_rule("You might also like:")
+                .map(|id| bp.rule_name(id)),
+            Some("related_list/exact")
+        );
+        // An exact literal still ignores trailing punctuation.
+        assert_eq!(
+            bp.match_rule("Advertisement:").map(|id| bp.rule_name(id)),
+            Some("ads/exact")
+        );
+    }
+
+    /// A copyright notice ends the body: the sentence-shaped legal and
+    /// agency lines under it do not stretch the article over the footer.
+    #[test]
+    fn a_copyright_notice_ends_the_body() {
+        let bp = default_bp();
+        let legal = "Reproduction of any part of these pages without the written permission of the publisher is forbidden by law.";
+        let doc = format!(
+            "Harbour plans approved\n\n{PARA_A}\n\n{PARA_B}\n\n{PARA_C}\n\n\
+             © 2016 Harbour Gazette Ltd. All rights reserved.\n\n{legal}\n\n\
+             Back to the front page\n"
+        );
+        assert_kept(&bp, &doc, &[PARA_A, PARA_C]);
+        assert_removed(&bp, &doc, &[legal, "Back to the front page"]);
+        assert_idempotent(&bp, &doc);
     }
 
     /// Cleans `doc` once (kept lines, a blank line between them, as the

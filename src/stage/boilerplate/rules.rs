@@ -352,6 +352,18 @@ pub(super) fn match_key<'b>(line: &str, buf: &'b mut String) -> &'b str {
         .trim_end_matches(TRAIL_JUNK)
 }
 
+/// A line's key for literal matching and the length of its exact-match
+/// part: the folded line without leading junk or trailing spaces, so that
+/// a prefix that keeps its trailing punctuation ("See also:") matches the
+/// bare header too, and the length of that key without trailing junk (the
+/// [`match_key`]), which an exact literal must span.
+pub(super) fn line_key<'b>(line: &str, buf: &'b mut String) -> (&'b str, usize) {
+    fold_key(line, buf);
+    let key = buf.trim_start_matches(LEAD_JUNK).trim_end();
+    let exact = key.trim_end_matches(TRAIL_JUNK).len();
+    (key, exact)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -307,6 +307,27 @@ fn has_month(line: &str) -> bool {
         })
 }
 
+/// Whether the line opens like a copyright notice: "©", "(c) 2012",
+/// "Copyright" followed by a sign or a year.
+pub(super) fn is_copyright(line: &str) -> bool {
+    let t = line.trim_start_matches(|c: char| !c.is_alphanumeric() && c != '©' && c != '(');
+    if t.starts_with('©') {
+        return true;
+    }
+    let lower = t.get(..t.len().min(16)).unwrap_or(t).to_ascii_lowercase();
+    let rest = if let Some(r) = lower.strip_prefix("copyright") {
+        r
+    } else if let Some(r) = lower.strip_prefix("(c)") {
+        r
+    } else {
+        return false;
+    };
+    let rest = rest.trim_start();
+    rest.starts_with('©')
+        || rest.starts_with("(c)")
+        || rest.starts_with(|c: char| c.is_ascii_digit())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -415,6 +436,26 @@ mod tests {
         ];
         for (line, want) in cases {
             assert_eq!(line_end(line), want, "{line:?}");
+        }
+    }
+
+    #[test]
+    fn copyright_notices() {
+        for line in [
+            "© 2016 Harbour Gazette",
+            "Copyright 2009 Coast Media",
+            "Copyright © Tide Press",
+            "(c) 2021 Pier Group",
+            "| © Harbour Gazette",
+        ] {
+            assert!(is_copyright(line), "{line:?}");
+        }
+        for line in [
+            "Copyright law changed in 1998.",
+            "Copyrights",
+            "Cabinet (c)",
+        ] {
+            assert!(!is_copyright(line), "{line:?}");
         }
     }
 
