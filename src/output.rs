@@ -623,18 +623,18 @@ impl Renderer {
                 let mut marks = Vec::new();
                 match ends {
                     Some(spans) => {
-                        marks.reserve(2 * spans.len());
+                        // Marks after each sentence end, and one after the
+                        // text's end (never read).
+                        marks.reserve(2 * spans.len() + 1);
                         out.byte(b'"');
                         let mut at = 0;
-                        for b in spans.iter().flat_map(|r| [r.start, r.end]) {
+                        let cuts = spans.iter().flat_map(|r| [r.start, r.end]);
+                        for b in cuts.chain(std::iter::once(whole.end)) {
                             for piece in text.pieces(at..b) {
                                 escape_json(out.buf, piece.as_bytes());
                             }
                             marks.push(out.buf.len());
                             at = b;
-                        }
-                        for piece in text.pieces(at..whole.end) {
-                            escape_json(out.buf, piece.as_bytes());
                         }
                         out.byte(b'"');
                     }
