@@ -16,7 +16,7 @@ use crate::document::{Document, Fields, Removal};
 use crate::run::{Render, Sink};
 
 mod parquet;
-pub use parquet::ParquetSink;
+pub use parquet::{FieldKinds, ParquetSink};
 
 /// An output that could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -504,6 +504,12 @@ impl Renderer {
     /// output gives the same columns, not an extra `input_sentences`.
     fn replaces(&self, key: &str) -> bool {
         self.with_sentences && key == "sentences"
+    }
+
+    /// Adds `doc`'s carried fields, as this renderer frames them, to the
+    /// Parquet columns.
+    pub fn observe_fields(&self, kinds: &mut FieldKinds, doc: &Document) {
+        kinds.observe(doc.fields.iter().filter(|(k, _)| !self.replaces(k)));
     }
 
     /// True when the output takes its columns from the first document
@@ -1369,9 +1375,12 @@ impl Render for Renderer {
 pub struct DatasetSink {
     spec: OutputSpec,
     renderer: Renderer,
-    /// CSV columns known before the run (a shard's part), and then no
-    /// header is written: `merge` writes it once.
+    /// Columns known before the run (a shard's part): CSV columns, and
+    /// then no header is written (`merge` writes it once); for Parquet,
+    /// the part holds length-prefixed frames that `merge` encodes.
     preset: Option<Vec<String>>,
+    /// Parquet: the carried fields seen in the preview.
+    kinds: FieldKinds,
     dest: Option<Destination>,
 }
 
@@ -1383,18 +1392,43 @@ impl DatasetSink {
             renderer: Renderer::new(spec.format, spec.unit, with_sentences).with_spans(spec.spans),
             spec: spec.clone(),
             preset: None,
+            kinds: FieldKinds::default(),
             dest: None,
         }
     }
 
     /// A part of a sharded run: CSV columns given (found at plan time),
-    /// no header.
+    /// no header; Parquet as frames (see [`read_frame`]).
     pub fn part(spec: &OutputSpec, with_sentences: bool, columns: Vec<String>) -> DatasetSink {
         DatasetSink {
             preset: Some(columns),
             ..DatasetSink::new(spec, with_sentences)
         }
     }
+
+    fn frames_part(&self) -> bool {
+        self.preset.is_some() && self.spec.format == Format::Parquet
+    }
+}
+
+/// Reads the next frame of a Parquet part ([`DatasetSink::part`]) into
+/// `buf`; false at the end of the part.
+///
+/// # Errors
+/// Read errors, and a part cut short.
+pub fn read_frame(r: &mut impl io::Read, buf: &mut Vec<u8>) -> io::Result<bool> {
+    let mut len = [0u8; 8];
+    match r.read_exact(&mut len) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(false),
+        Err(e) => return Err(e),
+    }
+    let len = usize::try_from(u64::from_le_bytes(len))
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "frame too long"))?;
+    buf.clear();
+    buf.resize(len, 0);
+    r.read_exact(buf)?;
+    Ok(true)
 }
 
 impl Sink for DatasetSink {
@@ -1404,9 +1438,23 @@ impl Sink for DatasetSink {
         self.renderer.needs_fields() && self.preset.is_none()
     }
 
+    fn wants_preview(&self) -> bool {
+        self.spec.format == Format::Parquet && self.preset.is_none()
+    }
+
+    fn preview(&mut self, doc: &Document) {
+        self.renderer.observe_fields(&mut self.kinds, doc);
+    }
+
     fn begin(&mut self, first: Option<&Document>) -> Result<Renderer, OutputError> {
-        let mut dest =
-            Destination::create(&self.spec.path, self.spec.format, self.spec.compression)?;
+        let mut dest = if self.frames_part() {
+            Destination::File(AtomicFile::create(Path::new(&self.spec.path))?)
+        } else {
+            Destination::create(&self.spec.path, self.spec.format, self.spec.compression)?
+        };
+        if let Destination::Parquet(p) = &mut dest {
+            p.set_columns(&self.kinds);
+        }
         if let Some(cols) = &self.preset {
             self.renderer.set_csv_fields(cols);
         } else if let Some(first) = first.filter(|_| self.renderer.needs_fields()) {
@@ -1423,10 +1471,15 @@ impl Sink for DatasetSink {
         if doc.lines().is_empty() && !self.spec.keep_empty {
             return Ok(None);
         }
+        let frames = self.frames_part();
         let Some(dest) = self.dest.as_mut() else {
             return Ok(None);
         };
         let written = match out {
+            Rendered::Bytes(bytes) if frames => {
+                dest.write(&doc.id, &(bytes.len() as u64).to_le_bytes())?;
+                dest.write(&doc.id, &bytes)?
+            }
             Rendered::Bytes(bytes) => dest.write(&doc.id, &bytes)?,
             Rendered::Streamed => {
                 let renderer = &self.renderer;

@@ -201,7 +201,7 @@ fn input_size(inputs: &[InputSpec]) -> Option<u64> {
 /// `total`, so the ETA holds for compressed inputs too; a spinner when a
 /// stream's size is unknown. Each pass gets a new bar, named before it is
 /// first drawn, so no frame shows one pass's name with another's count.
-fn pass_bar(total: Option<u64>, opts: &RunOptions, name: &'static str) -> ProgressBar {
+fn pass_bar(total: Option<u64>, opts: &RunOptions, name: String) -> ProgressBar {
     opts.input.read.reset();
     if !opts.progress || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
@@ -325,6 +325,36 @@ fn profile_with(
     Ok(profile)
 }
 
+/// The pass that shows `sink` every document that decodes, in input order
+/// (see [`Sink::wants_preview`]): the workers decode a batch, this thread
+/// hands its documents over. A record that does not decode is left for the
+/// clean pass to report and count.
+fn preview<S: Sink>(
+    reader: impl Iterator<Item = Result<Raw, InputError>> + Send,
+    sink: &mut S,
+    opts: &RunOptions,
+    pool: &rayon::ThreadPool,
+    bar: &ProgressBar,
+) {
+    let mut docs = 0u64;
+    with_batches(reader, opts, pool, |batches| {
+        for (batch, _) in batches {
+            let decoded: Vec<Document> = pool.install(|| {
+                batch
+                    .into_par_iter()
+                    .filter_map(|r| r.ok()?.decode(&opts.input).ok())
+                    .collect()
+            });
+            for doc in &decoded {
+                sink.preview(doc);
+            }
+            docs += decoded.len() as u64;
+            bar.set_position(opts.input.read.get());
+            bar.set_message(format!("{docs} docs"));
+        }
+    });
+}
+
 /// The pipeline compiling as a job on the run's pool while pass 1 reads,
 /// so that with two or more threads the compile (tens of milliseconds of
 /// regexes and automata) does not hold back the start of the run.
@@ -397,8 +427,19 @@ pub fn clean<S: Sink>(
     } else {
         None
     };
+    let previewed = sink.wants_preview();
+    let passes = 1 + usize::from(config.needs_corpus_profile()) + usize::from(previewed);
+    let mut pass = 0;
+    let mut name = |what: &str| {
+        pass += 1;
+        if passes == 1 {
+            what.to_string()
+        } else {
+            format!("pass {pass}/{passes} ({what})")
+        }
+    };
     let (pipeline, build_time, profile_time) = if config.needs_corpus_profile() {
-        let bar = pass_bar(total, opts, "pass 1/2 (corpus profile)");
+        let bar = pass_bar(total, opts, name("corpus profile"));
         let t = Instant::now();
         let (mut pipeline, build_time, profile) =
             pool.in_place_scope(|scope| -> Result<_, RunError> {
@@ -422,12 +463,13 @@ pub fn clean<S: Sink>(
         let (pipeline, build_time) = pool.install(build);
         (pipeline?, build_time, Duration::ZERO)
     };
-    let pass = if config.needs_corpus_profile() {
-        "pass 2/2 (clean)"
-    } else {
-        "clean"
-    };
-    let bar = pass_bar(total, opts, pass);
+    if previewed {
+        let bar = pass_bar(total, opts, name("columns"));
+        let reader = Reader::new(inputs.to_vec(), opts.input.clone());
+        preview(reader, sink, opts, &pool, &bar);
+        bar.finish_and_clear();
+    }
+    let bar = pass_bar(total, opts, name("clean"));
     let reader = Reader::new(inputs.to_vec(), opts.input.clone());
     let engine = Engine {
         pipeline: &pipeline,
@@ -501,6 +543,17 @@ pub trait Sink {
         false
     }
 
+    /// True when the sink must see every document before [`Sink::begin`]
+    /// (Parquet types its columns over every record), which costs a pass
+    /// over the input: read and decode.
+    fn wants_preview(&self) -> bool {
+        false
+    }
+
+    /// Shows the sink one decoded document, in input order, before
+    /// [`Sink::begin`], when [`Sink::wants_preview`].
+    fn preview(&mut self, _doc: &Document) {}
+
     /// Opens the output. `first` is the first document that decodes when
     /// [`Sink::wants_first`] (`None` if none does), else `None`.
     ///
@@ -561,6 +614,14 @@ impl<S: Sink> Sink for Option<S> {
     fn wants_first(&self) -> bool {
         self.as_ref().is_some_and(S::wants_first)
     }
+    fn wants_preview(&self) -> bool {
+        self.as_ref().is_some_and(S::wants_preview)
+    }
+    fn preview(&mut self, doc: &Document) {
+        if let Some(s) = self.as_mut() {
+            s.preview(doc);
+        }
+    }
     fn begin(&mut self, first: Option<&Document>) -> Result<Self::Render, OutputError> {
         self.as_mut().map(|s| s.begin(first)).transpose()
     }
@@ -592,6 +653,17 @@ impl<A: Sink, B: Sink> Sink for (A, B) {
     type Render = (A::Render, B::Render);
     fn wants_first(&self) -> bool {
         self.0.wants_first() || self.1.wants_first()
+    }
+    fn wants_preview(&self) -> bool {
+        self.0.wants_preview() || self.1.wants_preview()
+    }
+    fn preview(&mut self, doc: &Document) {
+        if self.0.wants_preview() {
+            self.0.preview(doc);
+        }
+        if self.1.wants_preview() {
+            self.1.preview(doc);
+        }
     }
     fn begin(&mut self, first: Option<&Document>) -> Result<Self::Render, OutputError> {
         Ok((self.0.begin(first)?, self.1.begin(first)?))

@@ -244,13 +244,15 @@ fn shards_give_the_bytes_of_one_process() {
 }
 
 #[test]
-fn csv_and_sentence_records_match_too() {
+fn csv_parquet_and_sentence_records_match_too() {
     let tmp = tempfile::tempdir().unwrap();
     let inputs = fixture(tmp.path());
     for (format, unit, n) in [
         ("csv", "doc", 3),
         ("csv", "sentence", 4),
         ("jsonl", "sentence", 5),
+        ("parquet", "doc", 3),
+        ("parquet", "sentence", 2),
     ] {
         let dir = tmp.path().join(format!("{format}-{unit}"));
         std::fs::create_dir(&dir).unwrap();
@@ -262,6 +264,15 @@ fn csv_and_sentence_records_match_too() {
             let text = String::from_utf8_lossy(&one.output).to_string();
             assert_eq!(text.matches("id,source,text").count(), 1, "one header");
             assert!(text.lines().next().unwrap().ends_with(",url"));
+        }
+        if format == "parquet" {
+            // A real file, with the late field as a column (typed over
+            // every record, not the first row group).
+            assert_eq!(&one.output[..4], b"PAR1");
+            if unit == "doc" {
+                let bytes = &one.output;
+                assert!(bytes.windows(4).any(|w| w == b"lang"), "lang column");
+            }
         }
     }
 }

@@ -211,7 +211,12 @@ pub(super) fn run(args: CleanArgs) -> Result<ExitCode> {
             ("--removed-log", args.removed_log.as_ref()),
         ],
     )?;
-    let (inputs, _spooled) = parse_inputs(&args.inputs, &config, &mut opts.input, near)?;
+    let (inputs, _spooled) = parse_inputs(
+        &args.inputs,
+        config.needs_corpus_profile() || output.format == Format::Parquet,
+        &mut opts.input,
+        near,
+    )?;
     // The pipeline compiles inside `run::clean`, alongside pass 1 when
     // there is one; a config error stops the run before any output.
     let mut sink = (

@@ -37,7 +37,12 @@ pub(super) fn run(args: ExplainArgs) -> Result<ExitCode> {
         input: args.read.options(&args.fields),
         ..RunOptions::default()
     };
-    let (inputs, _spooled) = parse_inputs(&args.inputs, &config, &mut opts.input, None)?;
+    let (inputs, _spooled) = parse_inputs(
+        &args.inputs,
+        config.needs_corpus_profile(),
+        &mut opts.input,
+        None,
+    )?;
     let explain_opts = ExplainOptions { blank: args.blank };
     let out = io::BufWriter::new(io::stdout().lock());
     // The engine runs pass 1 when a stage needs it, prints and counts the

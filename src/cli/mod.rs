@@ -203,13 +203,14 @@ where
     }
 }
 
-/// Resolves input arguments. When pass 1 runs, stdin and other streams
+/// Resolves input arguments. When `read_twice` (pass 1 runs, or Parquet
+/// output types its columns first), stdin and other streams
 /// (pipes, `/dev/fd/N`) must be read twice, so they are spooled into a
 /// temporary directory of the run's own (beside `near`, the output), which
 /// lives as long as the returned guard; `opts` then reads the copies.
 pub(super) fn parse_inputs(
     args: &[String],
-    config: &PipelineConfig,
+    read_twice: bool,
     opts: &mut InputOptions,
     near: Option<&std::path::Path>,
 ) -> Result<(Vec<InputSpec>, Option<Spool>)> {
@@ -217,8 +218,8 @@ pub(super) fn parse_inputs(
         .iter()
         .map(|a| InputSpec::from_arg_with(a, opts))
         .collect::<Result<Vec<_>, _>>()?;
-    let spooled = if config.needs_corpus_profile() {
-        Spool::streams(&inputs, opts, near).context("spooling streams for the corpus profile")?
+    let spooled = if read_twice {
+        Spool::streams(&inputs, opts, near).context("spooling streams to read them twice")?
     } else {
         None
     };

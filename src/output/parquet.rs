@@ -7,14 +7,15 @@
 //! buffered until about [`ROW_GROUP_TEXT`] bytes of text, then written as
 //! one row group with zstd pages.
 //!
-//! Carried fields are typed from the first row group: a field whose
-//! non-null values there are all booleans is `bool`, all integers `int64`,
-//! all numbers `float64`, all strings `string`; any other field (objects,
-//! arrays, mixed types) is a `string` column of JSON text. A later
-//! document with a field that is not a column, or a value that does not
-//! fit its column's type (an integer fits `float64`), fails as a CSV
-//! document with a new field does. The first row group is the same
-//! documents for any thread count, so the schema is too.
+//! Carried fields are typed over every record of the run ([`FieldKinds`],
+//! gathered before the first row group is written: a look at every
+//! document, or the plan of a sharded run): a field whose non-null values
+//! are all booleans is `bool`, all integers `int64`, all numbers
+//! `float64`, all strings `string`; any other field (objects, arrays,
+//! mixed types, numbers beyond float64) is a `string` column of JSON text,
+//! and a field that is null in every record is a `string` column of nulls.
+//! So every record fits, and the schema is the same for any thread or
+//! shard count.
 
 use std::io::{self, Write};
 use std::sync::Arc;
@@ -28,6 +29,7 @@ use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression as PqCompression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::schema::types::ColumnPath;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{AtomicFile, OutputError, Unit};
@@ -169,7 +171,8 @@ fn decode(bytes: &[u8]) -> Frame<'_> {
 }
 
 /// The column type of a carried field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 enum Kind {
     Bool,
     Int,
@@ -184,7 +187,9 @@ impl Kind {
             Value::Null => None,
             Value::Bool(_) => Some(Kind::Bool),
             Value::Number(n) if n.as_i64().is_some() => Some(Kind::Int),
-            // Beyond float64 (`1e400`), a number is kept whole as JSON text.
+            // An integer beyond int64 would lose digits as float64, and a
+            // number beyond float64 (`1e400`) is lost: kept whole as JSON text.
+            Value::Number(n) if !n.to_string().contains(['.', 'e', 'E']) => Some(Kind::Json),
             Value::Number(n) if n.as_f64().is_some_and(f64::is_finite) => Some(Kind::Float),
             Value::Number(_) => Some(Kind::Json),
             Value::String(_) => Some(Kind::Str),
@@ -216,6 +221,39 @@ impl Kind {
     }
 }
 
+/// The carried fields of a run and the kind of their values, in order of
+/// first appearance: the Parquet columns after `id`, `source`, `text` and
+/// `sentences`. Observed in input order, so the same records give the same
+/// columns.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldKinds(Vec<(String, Option<Kind>)>);
+
+impl FieldKinds {
+    /// Adds one record's carried fields.
+    pub fn observe<'a>(&mut self, fields: impl IntoIterator<Item = (&'a String, &'a Value)>) {
+        for (k, v) in fields {
+            let kind = Kind::of(v);
+            match self.0.iter_mut().find(|(c, _)| c == k) {
+                Some((_, col)) => {
+                    *col = match (*col, kind) {
+                        (Some(a), Some(b)) => Some(a.join(b)),
+                        (a, b) => a.or(b),
+                    }
+                }
+                None => self.0.push((k.clone(), kind)),
+            }
+        }
+    }
+
+    /// The columns: a field that is null throughout is a string column.
+    fn columns(&self) -> Vec<(String, Kind)> {
+        self.0
+            .iter()
+            .map(|(k, kind)| (k.clone(), kind.unwrap_or(Kind::Str)))
+            .collect()
+    }
+}
+
 /// Writes framed documents to a Parquet file.
 pub struct ParquetSink {
     file: Option<AtomicFile>,
@@ -223,8 +261,8 @@ pub struct ParquetSink {
     /// From the first frame; a file without documents has the document
     /// unit and no `sentences` column.
     layout: Option<Layout>,
-    /// Carried columns and their kinds, once the first row group fixed them.
-    columns: Option<Vec<(String, Kind)>>,
+    /// Carried columns and their kinds (see [`ParquetSink::set_columns`]).
+    columns: Vec<(String, Kind)>,
     buf: Vec<u8>,
     ends: Vec<usize>,
     text_bytes: usize,
@@ -257,12 +295,18 @@ impl ParquetSink {
             file: Some(file),
             writer: None,
             layout: None,
-            columns: None,
+            columns: Vec::new(),
             buf: Vec::new(),
             ends: Vec::new(),
             text_bytes: 0,
             row_group_text: ROW_GROUP_TEXT,
         }
+    }
+
+    /// Sets the carried columns, typed over every record of the run;
+    /// before the first write. Without it the file has no carried columns.
+    pub fn set_columns(&mut self, kinds: &FieldKinds) {
+        self.columns = kinds.columns();
     }
 
     /// Sets the text bytes per row group (tests use small ones).
@@ -275,36 +319,29 @@ impl ParquetSink {
     /// is buffered.
     ///
     /// # Errors
-    /// A carried field that is not a column of the file or does not fit
-    /// its type (after the first row group); write errors.
+    /// A carried field that is not a column or does not fit its type: the
+    /// columns were typed from other records than the run writes (a bug,
+    /// or a frame from another run); write errors.
     pub fn write(&mut self, bytes: &[u8]) -> Result<(), OutputError> {
         let f = decode(bytes);
         self.layout.get_or_insert(f.layout);
-        if let Some(cols) = &self.columns {
-            for (k, v) in &f.fields {
-                let value: Value = serde_json::from_str(v).unwrap_or(Value::Null);
-                let kind = Kind::of(&value);
-                match cols.iter().find(|(c, _)| c == k) {
-                    None if kind.is_none() => {}
-                    None => {
-                        return Err(OutputError::Record {
-                            id: f.id.to_string(),
-                            message: format!(
-                                "field `{k}` is not a column of the Parquet output (its columns come from the first row group); use --format jsonl"
-                            ),
-                        })
-                    }
-                    Some((_, col)) => {
-                        if let Some(kind) = kind.filter(|&kd| !col.fits(kd)) {
-                            return Err(OutputError::Record {
-                                id: f.id.to_string(),
-                                message: format!(
-                                    "field `{k}` is {kind:?} but its Parquet column is {col:?} (typed from the first row group); use --format jsonl"
-                                ),
-                            });
-                        }
-                    }
-                }
+        for (k, v) in &f.fields {
+            let value: Value = serde_json::from_str(v).unwrap_or(Value::Null);
+            let Some(kind) = Kind::of(&value) else {
+                continue;
+            };
+            let fits = self
+                .columns
+                .iter()
+                .find(|(c, _)| c == k)
+                .is_some_and(|(_, col)| col.fits(kind));
+            if !fits {
+                return Err(OutputError::Record {
+                    id: f.id.to_string(),
+                    message: format!(
+                        "field `{k}` ({kind:?}) does not fit the Parquet columns, which were typed from other records"
+                    ),
+                });
             }
         }
         self.text_bytes += f.text.len();
@@ -375,41 +412,12 @@ impl ParquetSink {
         Arc::new(Schema::new(fields))
     }
 
-    /// The carried columns of the buffered documents, in order of first
-    /// appearance.
-    fn infer_columns(frames: &[Frame<'_>]) -> Vec<(String, Option<Kind>)> {
-        let mut cols: Vec<(String, Option<Kind>)> = Vec::new();
-        for f in frames {
-            for (k, v) in &f.fields {
-                let value: Value = serde_json::from_str(v).unwrap_or(Value::Null);
-                let kind = Kind::of(&value);
-                match cols.iter_mut().find(|(c, _)| c == k) {
-                    Some((_, col)) => {
-                        *col = match (*col, kind) {
-                            (Some(a), Some(b)) => Some(a.join(b)),
-                            (a, b) => a.or(b),
-                        }
-                    }
-                    None => cols.push((k.to_string(), kind)),
-                }
-            }
-        }
-        cols
-    }
-
     fn flush_group(&mut self) -> Result<(), OutputError> {
         let frames = self.frames();
-        let cols = match &self.columns {
-            Some(c) => c.clone(),
-            None => Self::infer_columns(&frames)
-                .into_iter()
-                // A field that is null throughout the first row group.
-                .map(|(k, kind)| (k, kind.unwrap_or(Kind::Str)))
-                .collect(),
-        };
-        let schema = self.schema(&cols);
+        let cols = &self.columns;
+        let schema = self.schema(cols);
         let arrays = match self.layout().unit {
-            Unit::Doc => self.doc_arrays(&frames, &cols),
+            Unit::Doc => self.doc_arrays(&frames, cols),
             Unit::Sentence => sentence_arrays(&frames),
         };
         let batch = RecordBatch::try_new(schema.clone(), arrays)
@@ -422,7 +430,6 @@ impl ParquetSink {
             w.write(&batch).map_err(pq_err)?;
             w.flush().map_err(pq_err)?;
         }
-        self.columns = Some(cols);
         self.buf.clear();
         self.ends.clear();
         self.text_bytes = 0;
@@ -582,7 +589,7 @@ fn sentence_arrays(frames: &[Frame<'_>]) -> Vec<ArrayRef> {
 mod tests {
     use super::*;
     use arrow_array::cast::AsArray;
-    use arrow_array::types::Int64Type;
+    use arrow_array::types::{Float64Type, Int64Type};
     use arrow_array::Array;
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
@@ -603,6 +610,11 @@ mod tests {
         let path = dir.path().join("x.parquet");
         let mut sink =
             ParquetSink::new(AtomicFile::create(&path).unwrap()).with_row_group_text(group);
+        let mut kinds = FieldKinds::default();
+        for d in docs {
+            kinds.observe(&d.fields);
+        }
+        sink.set_columns(&kinds);
         let mut results = Vec::new();
         for d in docs {
             let mut bytes = Vec::new();
@@ -688,10 +700,14 @@ mod tests {
     }
 
     #[test]
-    fn later_row_groups_keep_the_first_schema_and_refuse_misfits() {
+    fn columns_are_typed_over_every_record_not_the_first_row_group() {
         let docs = [
-            doc("a", "aaaa", serde_json::json!({"n": 1})),
-            doc("b", "bbbb", serde_json::json!({"n": 2})),
+            doc(
+                "a",
+                "aaaa",
+                serde_json::json!({"n": 1, "f": 1, "z": null, "u": u64::MAX}),
+            ),
+            doc("b", "bbbb", serde_json::json!({"n": 2, "f": 2.5})),
             doc("c", "cccc", serde_json::json!({"n": "three"})),
             doc("d", "dddd", serde_json::json!({"m": 4})),
             doc("e", "eeee", serde_json::json!({})),
@@ -700,19 +716,30 @@ mod tests {
             with_sentences: false,
             ..DOC
         };
-        // A row group per document: "a" fixes the schema.
-        let (_dir, batches, results) = write(&docs, layout, 1);
-        assert!(results[1].is_ok() && results[4].is_ok());
-        assert!(results[2].as_ref().unwrap_err().contains("field `n`"));
-        assert!(results[3].as_ref().unwrap_err().contains("field `m`"));
-        let ids: Vec<String> = batches
-            .iter()
-            .flat_map(|b| {
-                let c = b.column_by_name("id").unwrap().as_string::<i32>().clone();
-                (0..c.len()).map(move |i| c.value(i).to_string())
-            })
-            .collect();
-        assert_eq!(ids, ["a", "b", "e"]);
+        // A row group per document: each later group has the same columns.
+        let (dir, batches, results) = write(&docs, layout, 1);
+        assert!(results.iter().all(Result::is_ok), "{results:?}");
+        let file = std::fs::File::open(dir.path().join("x.parquet")).unwrap();
+        let meta = ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
+        assert_eq!(meta.metadata().num_row_groups(), 5);
+        let b = arrow_select_concat(&batches);
+        let col = |n: &str| b.column_by_name(n).unwrap().clone();
+        // Integers and a string: JSON text, each value as it went in.
+        assert_eq!(col("n").as_string::<i32>().value(0), "1");
+        assert_eq!(col("n").as_string::<i32>().value(2), r#""three""#);
+        assert_eq!(col("f").as_primitive::<Float64Type>().value(1), 2.5);
+        assert_eq!(col("m").as_primitive::<Int64Type>().value(3), 4);
+        assert!(col("m").is_null(0));
+        assert_eq!(col("z").data_type(), &DataType::Utf8);
+        // Beyond int64: whole, as JSON text, never rounded to float64.
+        assert_eq!(col("u").as_string::<i32>().value(0), u64::MAX.to_string());
+        // A frame whose field the columns do not hold is refused.
+        let dir = tempfile::tempdir().unwrap();
+        let mut sink = ParquetSink::new(AtomicFile::create(&dir.path().join("y.parquet")).unwrap());
+        let mut bytes = Vec::new();
+        frame(layout, &docs[3], |_| false, &mut bytes);
+        let err = sink.write(&bytes).unwrap_err().to_string();
+        assert!(err.contains("field `m`"), "{err}");
     }
 
     #[test]

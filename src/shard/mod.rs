@@ -301,7 +301,7 @@ impl Run {
     }
 
     fn output_part(&self, i: u32) -> PathBuf {
-        let ext = self.manifest.format.extension();
+        let ext = self.manifest.format.part_extension();
         self.pass_dir(Pass::Clean).join(format!("{i:05}.{ext}"))
     }
 

@@ -9,7 +9,8 @@ use super::{
 };
 use crate::corpus::CorpusProfile;
 use crate::output::{
-    write_file_atomic, AtomicFile, Compression, DatasetSink, Format, RemovedLog, Renderer,
+    read_frame, write_file_atomic, AtomicFile, Compression, DatasetSink, FieldKinds, Format,
+    ParquetSink, RemovedLog, Renderer,
 };
 use crate::run::{self, OutputSpec, RunOptions};
 use crate::stats::{Report, Stats};
@@ -141,17 +142,13 @@ impl Run {
             .map_err(ShardError::Incomplete)?;
         let n = self.manifest.shards.get();
         let out_path = output.map_or_else(|| self.default_output(), Path::to_path_buf);
-        let mut out = AtomicFile::create(&out_path)?;
-        if let (RunFormat::Csv, Some(keys)) = (self.manifest.format, &self.manifest.csv_fields) {
-            let mut r = Renderer::new(Format::Csv, self.manifest.unit, self.config.has_sentences());
-            r.set_csv_fields(keys);
-            if let Some(h) = r.header() {
-                out.write_all(&h)?;
-            }
-        }
-        for i in 0..n {
-            append(&mut out, &self.output_part(i))?;
-        }
+        let out = AtomicFile::create(&out_path)?;
+        let out = if self.manifest.format == RunFormat::Parquet {
+            self.encode_parquet(out)?;
+            None
+        } else {
+            Some(self.concatenate(out)?)
+        };
         if self.manifest.removed_log {
             let mut log = AtomicFile::create(&self.dir.join("removed.jsonl"))?;
             for i in 0..n {
@@ -165,7 +162,9 @@ impl Run {
             let stats: Stats = read_json(&path)?;
             total += &stats;
         }
-        out.commit()?;
+        if let Some(out) = out {
+            out.commit()?;
+        }
         let elapsed: f64 = markers.iter().map(|m| m.elapsed_secs).sum();
         let report = Report::new(
             total,
@@ -175,6 +174,47 @@ impl Run {
         let json = serde_json::to_vec_pretty(&report).map_err(|e| invalid(&stats_path, e))?;
         write_file_atomic(&stats_path, &json)?;
         Ok(report)
+    }
+}
+
+impl Run {
+    /// The JSONL or CSV parts in shard order (CSV under one header).
+    fn concatenate(&self, mut out: AtomicFile) -> Result<AtomicFile, ShardError> {
+        if let (RunFormat::Csv, Some(keys)) = (self.manifest.format, &self.manifest.csv_fields) {
+            let mut r = Renderer::new(Format::Csv, self.manifest.unit, self.config.has_sentences());
+            r.set_csv_fields(keys);
+            if let Some(h) = r.header() {
+                out.write_all(&h)?;
+            }
+        }
+        for i in 0..self.manifest.shards.get() {
+            append(&mut out, &self.output_part(i))?;
+        }
+        Ok(out)
+    }
+
+    /// The frames of the Parquet parts, in shard order, encoded as one
+    /// process writes them: the same row groups, and the columns typed at
+    /// plan time over every record; the file is in place when this returns.
+    fn encode_parquet(&self, out: AtomicFile) -> Result<(), ShardError> {
+        let mut sink = ParquetSink::new(out);
+        sink.set_columns(
+            self.manifest
+                .parquet_fields
+                .as_ref()
+                .unwrap_or(&FieldKinds::default()),
+        );
+        let mut frame = Vec::new();
+        for i in 0..self.manifest.shards.get() {
+            let part = self.output_part(i);
+            let f = std::fs::File::open(&part).map_err(io_err(&part))?;
+            let mut r = io::BufReader::with_capacity(1 << 20, f);
+            while read_frame(&mut r, &mut frame).map_err(io_err(&part))? {
+                sink.write(&frame)?;
+            }
+        }
+        sink.finish()?;
+        Ok(())
     }
 }
 

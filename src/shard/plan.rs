@@ -11,7 +11,7 @@ use crate::config::PipelineConfig;
 use crate::input::{
     walk_text_files, EncodingChoice, InputOptions, InputSpec, Reader, StreamFormat,
 };
-use crate::output::{write_file_atomic, Format, Unit};
+use crate::output::{write_file_atomic, FieldKinds, Format, Renderer, Unit};
 
 /// Output formats a run can merge (a directory of `.txt` files cannot be
 /// concatenated, so it is not one of them).
@@ -22,6 +22,9 @@ pub enum RunFormat {
     Jsonl,
     /// CSV with one header row (written by `merge`).
     Csv,
+    /// Parquet: shards write frames, `merge` encodes them, so row groups
+    /// and columns are those of one process.
+    Parquet,
 }
 
 impl RunFormat {
@@ -29,6 +32,7 @@ impl RunFormat {
         match self {
             RunFormat::Jsonl => Format::Jsonl,
             RunFormat::Csv => Format::Csv,
+            RunFormat::Parquet => Format::Parquet,
         }
     }
 
@@ -36,6 +40,15 @@ impl RunFormat {
         match self {
             RunFormat::Jsonl => "jsonl",
             RunFormat::Csv => "csv",
+            RunFormat::Parquet => "parquet",
+        }
+    }
+
+    /// The extension of a shard's output part.
+    pub(super) fn part_extension(self) -> &'static str {
+        match self {
+            RunFormat::Parquet => "frames",
+            other => other.extension(),
         }
     }
 }
@@ -186,6 +199,10 @@ pub struct Manifest {
     /// CSV: the carried fields of the run's first readable document (its
     /// columns), or `None` when no record is readable; JSONL: `None`.
     pub csv_fields: Option<Vec<String>>,
+    /// Parquet: the carried fields of every readable record and their
+    /// kinds (the columns one process types); otherwise `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parquet_fields: Option<FieldKinds>,
     /// `config_hash_hex` of the resolved config.
     pub config_hash: String,
     /// Directory that relative paths in the config resolve against.
@@ -282,12 +299,22 @@ pub fn plan(
     let mut planned = Vec::with_capacity(paths.len());
     let mut csv_first: Option<Vec<String>> = None;
     let want_csv_fields = opts.format == RunFormat::Csv;
+    // As one process previews them: every record that decodes, the
+    // fields as the Parquet renderer frames them.
+    let mut parquet_fields = (opts.format == RunFormat::Parquet).then(FieldKinds::default);
+    let renderer = Renderer::new(Format::Parquet, opts.unit, config.has_sentences());
     for path in paths {
         let spec = InputSpec::from_arg_with(&path, &opts.input)?;
         let bytes = input_bytes(&spec, opts.input.follow)?;
         let mut records = 0u64;
         for item in Reader::new(vec![spec], opts.input.clone()) {
             records += 1;
+            if let Some(kinds) = parquet_fields.as_mut() {
+                if let Ok(doc) = item.and_then(|raw| raw.decode(&opts.input)) {
+                    renderer.observe_fields(kinds, &doc);
+                }
+                continue;
+            }
             if want_csv_fields && csv_first.is_none() {
                 // The columns one process would take: the first record that
                 // decodes (stages never change carried fields).
@@ -321,6 +348,7 @@ pub fn plan(
         },
         reading: PlannedReading::of(&opts.input),
         csv_fields: csv_first,
+        parquet_fields,
         config_hash: config.hash_hex(),
         config_base_dir: base_dir,
         config: config_text,
@@ -412,6 +440,7 @@ mod tests {
                 },
                 reading: PlannedReading::default(),
                 csv_fields: None,
+                parquet_fields: None,
                 config_hash: String::new(),
                 config_base_dir: PathBuf::new(),
                 config: String::new(),
