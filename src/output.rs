@@ -9,6 +9,8 @@
 use std::collections::HashSet;
 use std::io::{self, BufWriter, Write};
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
 
 use serde::Serialize;
 
@@ -1317,7 +1319,7 @@ impl Destination {
                     .map_err(io_err(stdout))
             }
             Destination::File(f) => f.commit(),
-            Destination::Parquet(p) => p.finish(),
+            Destination::Parquet(mut p) => p.finish(),
             Destination::Dir { root, .. } => sync_tree(&root).map_err(io_err(&root)),
         }
     }
@@ -1381,6 +1383,9 @@ pub struct DatasetSink {
     preset: Option<Vec<String>>,
     /// Parquet: the carried fields seen in the preview.
     kinds: FieldKinds,
+    /// Parquet: where row groups are encoded, and the CPU time it took.
+    pool: Option<Arc<rayon::ThreadPool>>,
+    pool_time: Duration,
     dest: Option<Destination>,
 }
 
@@ -1393,6 +1398,8 @@ impl DatasetSink {
             spec: spec.clone(),
             preset: None,
             kinds: FieldKinds::default(),
+            pool: None,
+            pool_time: Duration::ZERO,
             dest: None,
         }
     }
@@ -1446,6 +1453,14 @@ impl Sink for DatasetSink {
         self.renderer.observe_fields(&mut self.kinds, doc);
     }
 
+    fn set_pool(&mut self, pool: &Arc<rayon::ThreadPool>) {
+        self.pool = Some(pool.clone());
+    }
+
+    fn pool_time(&self) -> Duration {
+        self.pool_time
+    }
+
     fn begin(&mut self, first: Option<&Document>) -> Result<Renderer, OutputError> {
         let mut dest = if self.frames_part() {
             Destination::File(AtomicFile::create(Path::new(&self.spec.path))?)
@@ -1454,6 +1469,9 @@ impl Sink for DatasetSink {
         };
         if let Destination::Parquet(p) = &mut dest {
             p.set_columns(&self.kinds);
+            if let Some(pool) = &self.pool {
+                p.set_pool(pool.clone());
+            }
         }
         if let Some(cols) = &self.preset {
             self.renderer.set_csv_fields(cols);
@@ -1496,7 +1514,15 @@ impl Sink for DatasetSink {
     }
 
     fn finish(&mut self) -> Result<(), OutputError> {
-        self.dest.take().map_or(Ok(()), Destination::finish)
+        match self.dest.take() {
+            Some(Destination::Parquet(mut p)) => {
+                p.finish()?;
+                self.pool_time = p.encode_time();
+                Ok(())
+            }
+            Some(dest) => dest.finish(),
+            None => Ok(()),
+        }
     }
 }
 

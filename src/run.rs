@@ -12,6 +12,7 @@
 //! config value).
 
 use std::io::IsTerminal;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -101,10 +102,12 @@ pub fn default_threads() -> usize {
     .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
-fn pool(opts: &RunOptions) -> Result<rayon::ThreadPool, RunError> {
-    Ok(rayon::ThreadPoolBuilder::new()
-        .num_threads(opts.threads.unwrap_or_else(default_threads).max(1))
-        .build()?)
+fn pool(opts: &RunOptions) -> Result<Arc<rayon::ThreadPool>, RunError> {
+    Ok(Arc::new(
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(opts.threads.unwrap_or_else(default_threads).max(1))
+            .build()?,
+    ))
 }
 
 /// Pulls the next batch: at least one record, at most about `bytes`.
@@ -251,7 +254,14 @@ pub(crate) fn profile_part(
     opts: &RunOptions,
 ) -> Result<CorpusProfile, RunError> {
     let hidden = ProgressBar::hidden();
-    profile_with(records, config, opts, &pool(opts)?, &hidden, &mut || Ok(()))
+    profile_with(
+        records,
+        config,
+        opts,
+        &*pool(opts)?,
+        &hidden,
+        &mut || Ok(()),
+    )
 }
 
 /// Pass 1 on `pool`. `check` runs after each batch is handed out, and its
@@ -554,6 +564,16 @@ pub trait Sink {
     /// [`Sink::begin`], when [`Sink::wants_preview`].
     fn preview(&mut self, _doc: &Document) {}
 
+    /// Hands the sink the run's pool, before [`Sink::begin`], for work it
+    /// may move off the sequential writer (encoding Parquet row groups).
+    fn set_pool(&mut self, _pool: &Arc<rayon::ThreadPool>) {}
+
+    /// CPU time the sink spent on the pool's threads, counted with the
+    /// writer's own (after [`Sink::finish`]).
+    fn pool_time(&self) -> Duration {
+        Duration::ZERO
+    }
+
     /// Opens the output. `first` is the first document that decodes when
     /// [`Sink::wants_first`] (`None` if none does), else `None`.
     ///
@@ -622,6 +642,14 @@ impl<S: Sink> Sink for Option<S> {
             s.preview(doc);
         }
     }
+    fn set_pool(&mut self, pool: &Arc<rayon::ThreadPool>) {
+        if let Some(s) = self.as_mut() {
+            s.set_pool(pool);
+        }
+    }
+    fn pool_time(&self) -> Duration {
+        self.as_ref().map_or(Duration::ZERO, S::pool_time)
+    }
     fn begin(&mut self, first: Option<&Document>) -> Result<Self::Render, OutputError> {
         self.as_mut().map(|s| s.begin(first)).transpose()
     }
@@ -665,6 +693,13 @@ impl<A: Sink, B: Sink> Sink for (A, B) {
             self.1.preview(doc);
         }
     }
+    fn set_pool(&mut self, pool: &Arc<rayon::ThreadPool>) {
+        self.0.set_pool(pool);
+        self.1.set_pool(pool);
+    }
+    fn pool_time(&self) -> Duration {
+        self.0.pool_time() + self.1.pool_time()
+    }
     fn begin(&mut self, first: Option<&Document>) -> Result<Self::Render, OutputError> {
         Ok((self.0.begin(first)?, self.1.begin(first)?))
     }
@@ -680,25 +715,6 @@ impl<A: Sink, B: Sink> Sink for (A, B) {
         self.0.finish()?;
         self.1.finish()
     }
-}
-
-/// CPU time of the calling thread, user and system: what the sequential
-/// writer spends on the outputs (copying into the page cache included),
-/// without the time it waits for the disk (a final `fsync`).
-fn thread_cpu() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid place for the result.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    if rc != 0 {
-        return Duration::ZERO;
-    }
-    Duration::new(
-        u64::try_from(ts.tv_sec).unwrap_or(0),
-        u32::try_from(ts.tv_nsec).unwrap_or(0),
-    )
 }
 
 /// Each document's rendering, in input order (none for a record that
@@ -795,9 +811,9 @@ impl Writer<'_> {
             // Rendered, unless the sink had not begun (no document had
             // decoded yet when the batch was cleaned).
             let Some(rendered) = rendered else { continue };
-            let t = thread_cpu();
+            let t = crate::par::thread_cpu();
             let written = rendered.and_then(|out| sink.write(&c.doc, out));
-            self.stats.write_time += thread_cpu().saturating_sub(t);
+            self.stats.write_time += crate::par::thread_cpu().saturating_sub(t);
             match written {
                 Ok(None) => {}
                 Ok(Some(note)) => self.bar.suspend(|| eprintln!("textclean: {note}")),
@@ -834,7 +850,7 @@ const IN_FLIGHT: usize = 2;
 struct Engine<'a> {
     pipeline: &'a Pipeline,
     opts: &'a RunOptions,
-    pool: &'a rayon::ThreadPool,
+    pool: &'a Arc<rayon::ThreadPool>,
     bar: &'a ProgressBar,
 }
 
@@ -866,6 +882,7 @@ impl Engine<'_> {
         } else {
             IN_FLIGHT
         };
+        sink.set_pool(pool);
         let mut render = None;
         if !sink.wants_first() {
             render = Some(sink.begin(None)?);
@@ -934,9 +951,9 @@ impl Engine<'_> {
         }
         // Finishing is writing too: the last Parquet row group is encoded
         // here, and files are synced and renamed.
-        let t = thread_cpu();
+        let t = crate::par::thread_cpu();
         sink.finish()?;
-        writer.stats.write_time += thread_cpu().saturating_sub(t);
+        writer.stats.write_time += crate::par::thread_cpu().saturating_sub(t) + sink.pool_time();
         Ok(writer.stats)
     }
 }

@@ -18,17 +18,22 @@
 //! shard count.
 
 use std::io::{self, Write};
+use std::sync::mpsc::{self, Receiver};
 use std::sync::Arc;
+use std::time::Duration;
 
 use arrow_array::builder::{
     BooleanBuilder, Float64Builder, Int64Builder, ListBuilder, StringBuilder,
 };
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use parquet::arrow::arrow_writer::{compute_leaves, ArrowColumnChunk, ArrowRowGroupWriterFactory};
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression as PqCompression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::ColumnPath;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -255,9 +260,16 @@ impl FieldKinds {
 }
 
 /// Writes framed documents to a Parquet file.
+///
+/// A full row group is encoded (Arrow arrays, then each leaf column's
+/// pages and their zstd compression, the columns in parallel) as a job on
+/// the run's pool while the writer buffers the next one, so the one
+/// sequential writer does not cap a many-threaded run at one core's
+/// encoding speed. Row groups are appended in order, so the bytes do not
+/// depend on the thread count.
 pub struct ParquetSink {
     file: Option<AtomicFile>,
-    writer: Option<ArrowWriter<FileWrite>>,
+    writer: Option<Open>,
     /// From the first frame; a file without documents has the document
     /// unit and no `sentences` column.
     layout: Option<Layout>,
@@ -267,6 +279,91 @@ pub struct ParquetSink {
     ends: Vec<usize>,
     text_bytes: usize,
     row_group_text: usize,
+    /// Where row groups are encoded; without one, on the calling thread.
+    pool: Option<Arc<rayon::ThreadPool>>,
+    /// The row group being encoded on the pool.
+    pending: Option<Receiver<Encoded>>,
+    /// CPU time spent encoding on the pool's threads.
+    encode_time: Duration,
+}
+
+/// The file once its schema is known (at the first row group).
+struct Open {
+    file: SerializedFileWriter<FileWrite>,
+    factory: Arc<ArrowRowGroupWriterFactory>,
+    schema: SchemaRef,
+    groups: usize,
+}
+
+/// A row group's encoded column chunks, and the CPU time they took.
+type Encoded = Result<(Vec<ArrowColumnChunk>, Duration), OutputError>;
+
+/// One buffered row group, handed to an encoding job.
+struct Group {
+    buf: Vec<u8>,
+    ends: Vec<usize>,
+    layout: Layout,
+    columns: Vec<(String, Kind)>,
+    schema: SchemaRef,
+    factory: Arc<ArrowRowGroupWriterFactory>,
+    index: usize,
+}
+
+impl Group {
+    /// Encodes the row group; its leaf columns in parallel when `parallel`
+    /// (on the pool that runs this).
+    fn encode(self, parallel: bool) -> Encoded {
+        let t = crate::par::thread_cpu();
+        let mut start = 0;
+        let frames: Vec<Frame<'_>> = self
+            .ends
+            .iter()
+            .map(|&end| {
+                let f = decode(&self.buf[start..end]);
+                start = end;
+                f
+            })
+            .collect();
+        let arrays = match self.layout.unit {
+            Unit::Doc => doc_arrays(self.layout, &frames, &self.columns),
+            Unit::Sentence => sentence_arrays(&frames),
+        };
+        let batch = RecordBatch::try_new(self.schema.clone(), arrays)
+            .map_err(|e| OutputError::Usage(format!("Parquet: {e}")))?;
+        drop(frames);
+        let mut leaves = Vec::new();
+        for (field, column) in self.schema.fields().iter().zip(batch.columns()) {
+            leaves.extend(compute_leaves(field, column).map_err(pq_err)?);
+        }
+        let writers = self
+            .factory
+            .create_column_writers(self.index)
+            .map_err(pq_err)?;
+        let mut time = crate::par::thread_cpu().saturating_sub(t);
+        let encode_one = |(mut w, leaf): (parquet::arrow::arrow_writer::ArrowColumnWriter, _)| {
+            let t = crate::par::thread_cpu();
+            w.write(&leaf)?;
+            let chunk = w.close()?;
+            Ok((chunk, crate::par::thread_cpu().saturating_sub(t)))
+        };
+        let pairs = writers.into_iter().zip(leaves);
+        let done: Result<Vec<(ArrowColumnChunk, Duration)>, parquet::errors::ParquetError> =
+            if parallel {
+                pairs
+                    .collect::<Vec<_>>()
+                    .into_par_iter()
+                    .map(encode_one)
+                    .collect()
+            } else {
+                pairs.map(encode_one).collect()
+            };
+        let mut chunks = Vec::new();
+        for (chunk, t) in done.map_err(pq_err)? {
+            chunks.push(chunk);
+            time += t;
+        }
+        Ok((chunks, time))
+    }
 }
 
 /// [`AtomicFile`] as a `Write`, for the Arrow writer.
@@ -300,7 +397,21 @@ impl ParquetSink {
             ends: Vec::new(),
             text_bytes: 0,
             row_group_text: ROW_GROUP_TEXT,
+            pool: None,
+            pending: None,
+            encode_time: Duration::ZERO,
         }
+    }
+
+    /// Encodes row groups on `pool` (the run's), each while the next is
+    /// buffered.
+    pub fn set_pool(&mut self, pool: Arc<rayon::ThreadPool>) {
+        self.pool = Some(pool);
+    }
+
+    /// CPU time spent encoding on the pool's threads (not the caller's).
+    pub fn encode_time(&self) -> Duration {
+        self.encode_time
     }
 
     /// Sets the carried columns, typed over every record of the run;
@@ -353,18 +464,6 @@ impl ParquetSink {
         Ok(())
     }
 
-    fn frames(&self) -> Vec<Frame<'_>> {
-        let mut start = 0;
-        self.ends
-            .iter()
-            .map(|&end| {
-                let f = decode(&self.buf[start..end]);
-                start = end;
-                f
-            })
-            .collect()
-    }
-
     fn layout(&self) -> Layout {
         self.layout.unwrap_or(Layout {
             unit: Unit::Doc,
@@ -412,27 +511,70 @@ impl ParquetSink {
         Arc::new(Schema::new(fields))
     }
 
+    /// Hands the buffered row group to an encoding job, after appending
+    /// the one before.
     fn flush_group(&mut self) -> Result<(), OutputError> {
-        let frames = self.frames();
-        let cols = &self.columns;
-        let schema = self.schema(cols);
-        let arrays = match self.layout().unit {
-            Unit::Doc => self.doc_arrays(&frames, cols),
-            Unit::Sentence => sentence_arrays(&frames),
-        };
-        let batch = RecordBatch::try_new(schema.clone(), arrays)
-            .map_err(|e| OutputError::Usage(format!("Parquet: {e}")))?;
-        drop(frames);
+        let schema = self.schema(&self.columns);
         if self.writer.is_none() {
-            self.open(schema)?;
+            self.open(schema.clone())?;
         }
-        if let Some(w) = self.writer.as_mut() {
-            w.write(&batch).map_err(pq_err)?;
-            w.flush().map_err(pq_err)?;
-        }
-        self.buf.clear();
-        self.ends.clear();
+        self.collect()?;
+        let Some(open) = self.writer.as_mut() else {
+            return Ok(());
+        };
+        let group = Group {
+            buf: std::mem::take(&mut self.buf),
+            ends: std::mem::take(&mut self.ends),
+            layout: self.layout.unwrap_or(Layout {
+                unit: Unit::Doc,
+                with_sentences: false,
+                spans: false,
+            }),
+            columns: self.columns.clone(),
+            schema: open.schema.clone(),
+            factory: open.factory.clone(),
+            index: open.groups,
+        };
+        open.groups += 1;
         self.text_bytes = 0;
+        match &self.pool {
+            Some(pool) => {
+                let (tx, rx) = mpsc::channel();
+                pool.spawn(move || {
+                    // The sink is gone only when the run stopped early.
+                    let _ = tx.send(group.encode(true));
+                });
+                self.pending = Some(rx);
+            }
+            None => {
+                let (chunks, _) = group.encode(false)?;
+                Self::append(open, chunks)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits for the row group being encoded, and appends it.
+    fn collect(&mut self) -> Result<(), OutputError> {
+        let Some(rx) = self.pending.take() else {
+            return Ok(());
+        };
+        let (chunks, time) = rx.recv().map_err(|_| {
+            OutputError::Usage("Parquet: a row group's encoding job did not finish".into())
+        })??;
+        self.encode_time += time;
+        match self.writer.as_mut() {
+            Some(open) => Self::append(open, chunks),
+            None => Ok(()),
+        }
+    }
+
+    fn append(open: &mut Open, chunks: Vec<ArrowColumnChunk>) -> Result<(), OutputError> {
+        let mut rg = open.file.next_row_group().map_err(pq_err)?;
+        for chunk in chunks {
+            chunk.append_to_row_group(&mut rg).map_err(pq_err)?;
+        }
+        rg.close().map_err(pq_err)?;
         Ok(())
     }
 
@@ -457,109 +599,120 @@ impl ParquetSink {
                     .set_column_statistics_enabled(p, EnabledStatistics::None);
             }
         }
-        let w =
-            ArrowWriter::try_new(FileWrite(file), schema, Some(props.build())).map_err(pq_err)?;
-        self.writer = Some(w);
+        // The Arrow writer converts the schema and records it in the
+        // footer; its lower half takes column chunks encoded elsewhere.
+        let (file, factory) =
+            ArrowWriter::try_new(FileWrite(file), schema.clone(), Some(props.build()))
+                .and_then(ArrowWriter::into_serialized_writer)
+                .map_err(pq_err)?;
+        self.writer = Some(Open {
+            file,
+            factory: Arc::new(factory),
+            schema,
+            groups: 0,
+        });
         Ok(())
     }
+}
 
-    fn doc_arrays(&self, frames: &[Frame<'_>], cols: &[(String, Kind)]) -> Vec<ArrayRef> {
-        let text_len: usize = frames.iter().map(|f| f.text.len()).sum();
-        let mut id = StringBuilder::new();
-        let mut source = StringBuilder::new();
-        let mut text = StringBuilder::with_capacity(frames.len(), text_len);
-        for f in frames {
-            id.append_value(f.id);
-            source.append_option(f.source);
-            text.append_value(f.text);
-        }
-        let mut out: Vec<ArrayRef> = vec![
-            Arc::new(id.finish()),
-            Arc::new(source.finish()),
-            Arc::new(text.finish()),
-        ];
-        let layout = self.layout();
-        if layout.with_sentences {
-            if layout.spans {
-                let mut b = ListBuilder::new(ListBuilder::new(Int64Builder::new()));
-                for f in frames {
-                    for &(s, e) in f.spans.iter().flatten() {
-                        let pair = b.values();
-                        pair.values().append_value(s as i64);
-                        pair.values().append_value(e as i64);
-                        pair.append(true);
-                    }
-                    b.append(f.spans.is_some());
-                }
-                out.push(Arc::new(b.finish()));
-            } else {
-                let mut b = ListBuilder::new(StringBuilder::with_capacity(0, text_len));
-                for f in frames {
-                    for &(s, e) in f.spans.iter().flatten() {
-                        b.values()
-                            .append_value(f.text.get(s..e).unwrap_or_default());
-                    }
-                    b.append(f.spans.is_some());
-                }
-                out.push(Arc::new(b.finish()));
-            }
-        }
-        for (k, kind) in cols {
-            let values = frames.iter().map(|f| {
-                f.fields
-                    .iter()
-                    .find(|(fk, _)| fk == k)
-                    .map(|(_, v)| (*v, serde_json::from_str::<Value>(v).unwrap_or(Value::Null)))
-            });
-            let arr: ArrayRef = match kind {
-                Kind::Bool => {
-                    let mut b = BooleanBuilder::new();
-                    values.for_each(|v| b.append_option(v.and_then(|(_, v)| v.as_bool())));
-                    Arc::new(b.finish())
-                }
-                Kind::Int => {
-                    let mut b = Int64Builder::new();
-                    values.for_each(|v| b.append_option(v.and_then(|(_, v)| v.as_i64())));
-                    Arc::new(b.finish())
-                }
-                Kind::Float => {
-                    let mut b = Float64Builder::new();
-                    values.for_each(|v| b.append_option(v.and_then(|(_, v)| v.as_f64())));
-                    Arc::new(b.finish())
-                }
-                Kind::Str => {
-                    let mut b = StringBuilder::new();
-                    values.for_each(|v| {
-                        b.append_option(v.and_then(|(_, v)| v.as_str().map(str::to_string)))
-                    });
-                    Arc::new(b.finish())
-                }
-                Kind::Json => {
-                    let mut b = StringBuilder::new();
-                    values.for_each(|v| {
-                        b.append_option(v.filter(|(_, v)| !v.is_null()).map(|(raw, _)| raw))
-                    });
-                    Arc::new(b.finish())
-                }
-            };
-            out.push(arr);
-        }
-        out
+fn doc_arrays(layout: Layout, frames: &[Frame<'_>], cols: &[(String, Kind)]) -> Vec<ArrayRef> {
+    let text_len: usize = frames.iter().map(|f| f.text.len()).sum();
+    let mut id = StringBuilder::new();
+    let mut source = StringBuilder::new();
+    let mut text = StringBuilder::with_capacity(frames.len(), text_len);
+    for f in frames {
+        id.append_value(f.id);
+        source.append_option(f.source);
+        text.append_value(f.text);
     }
+    let mut out: Vec<ArrayRef> = vec![
+        Arc::new(id.finish()),
+        Arc::new(source.finish()),
+        Arc::new(text.finish()),
+    ];
+    if layout.with_sentences {
+        if layout.spans {
+            let mut b = ListBuilder::new(ListBuilder::new(Int64Builder::new()));
+            for f in frames {
+                for &(s, e) in f.spans.iter().flatten() {
+                    let pair = b.values();
+                    pair.values().append_value(s as i64);
+                    pair.values().append_value(e as i64);
+                    pair.append(true);
+                }
+                b.append(f.spans.is_some());
+            }
+            out.push(Arc::new(b.finish()));
+        } else {
+            let mut b = ListBuilder::new(StringBuilder::with_capacity(0, text_len));
+            for f in frames {
+                for &(s, e) in f.spans.iter().flatten() {
+                    b.values()
+                        .append_value(f.text.get(s..e).unwrap_or_default());
+                }
+                b.append(f.spans.is_some());
+            }
+            out.push(Arc::new(b.finish()));
+        }
+    }
+    for (k, kind) in cols {
+        let values = frames.iter().map(|f| {
+            f.fields
+                .iter()
+                .find(|(fk, _)| fk == k)
+                .map(|(_, v)| (*v, serde_json::from_str::<Value>(v).unwrap_or(Value::Null)))
+        });
+        let arr: ArrayRef = match kind {
+            Kind::Bool => {
+                let mut b = BooleanBuilder::new();
+                values.for_each(|v| b.append_option(v.and_then(|(_, v)| v.as_bool())));
+                Arc::new(b.finish())
+            }
+            Kind::Int => {
+                let mut b = Int64Builder::new();
+                values.for_each(|v| b.append_option(v.and_then(|(_, v)| v.as_i64())));
+                Arc::new(b.finish())
+            }
+            Kind::Float => {
+                let mut b = Float64Builder::new();
+                values.for_each(|v| b.append_option(v.and_then(|(_, v)| v.as_f64())));
+                Arc::new(b.finish())
+            }
+            Kind::Str => {
+                let mut b = StringBuilder::new();
+                values.for_each(|v| {
+                    b.append_option(v.and_then(|(_, v)| v.as_str().map(str::to_string)))
+                });
+                Arc::new(b.finish())
+            }
+            Kind::Json => {
+                let mut b = StringBuilder::new();
+                values.for_each(|v| {
+                    b.append_option(v.filter(|(_, v)| !v.is_null()).map(|(raw, _)| raw))
+                });
+                Arc::new(b.finish())
+            }
+        };
+        out.push(arr);
+    }
+    out
+}
 
+impl ParquetSink {
     /// Writes the buffered row group and the footer, and renames the file
     /// into place.
     ///
     /// # Errors
     /// Write, sync or rename errors.
-    pub fn finish(mut self) -> Result<(), OutputError> {
+    pub fn finish(&mut self) -> Result<(), OutputError> {
         if !self.ends.is_empty() || self.writer.is_none() {
             self.flush_group()?;
         }
-        let Some(w) = self.writer.take() else {
+        self.collect()?;
+        let Some(open) = self.writer.take() else {
             return Ok(());
         };
-        let FileWrite(file) = w.into_inner().map_err(pq_err)?;
+        let FileWrite(file) = open.file.into_inner().map_err(pq_err)?;
         file.commit()
     }
 }
@@ -740,6 +893,55 @@ mod tests {
         frame(layout, &docs[3], |_| false, &mut bytes);
         let err = sink.write(&bytes).unwrap_err().to_string();
         assert!(err.contains("field `m`"), "{err}");
+    }
+
+    #[test]
+    fn row_groups_encoded_on_a_pool_give_the_same_bytes() {
+        let docs: Vec<Document> = (0..9)
+            .map(|i| {
+                let mut d = doc(
+                    &format!("d{i}"),
+                    &format!("Sentence {i} of the text. And another one."),
+                    serde_json::json!({"n": i, "tag": format!("t{i}")}),
+                );
+                d.set_sentences(vec![0..26, 27..43]);
+                d
+            })
+            .collect();
+        let mut kinds = FieldKinds::default();
+        for d in &docs {
+            kinds.observe(&d.fields);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let bytes_with = |pool: Option<usize>, group: usize| {
+            let path = dir.path().join(format!("{pool:?}-{group}.parquet"));
+            let mut sink =
+                ParquetSink::new(AtomicFile::create(&path).unwrap()).with_row_group_text(group);
+            sink.set_columns(&kinds);
+            if let Some(n) = pool {
+                let pool = rayon::ThreadPoolBuilder::new()
+                    .num_threads(n)
+                    .build()
+                    .unwrap();
+                sink.set_pool(Arc::new(pool));
+            }
+            for d in &docs {
+                let mut bytes = Vec::new();
+                frame(DOC, d, |_| false, &mut bytes);
+                sink.write(&bytes).unwrap();
+            }
+            sink.finish().unwrap();
+            assert!(pool.is_none() || sink.encode_time() > Duration::ZERO);
+            std::fs::read(&path).unwrap()
+        };
+        // Three documents per row group: three groups, each encoded while
+        // the next is buffered.
+        let serial = bytes_with(None, 100);
+        assert_eq!(bytes_with(Some(1), 100), serial);
+        assert_eq!(bytes_with(Some(3), 100), serial);
+        let file = std::fs::File::open(dir.path().join("None-100.parquet")).unwrap();
+        let meta = ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
+        assert_eq!(meta.metadata().num_row_groups(), 3);
     }
 
     #[test]
