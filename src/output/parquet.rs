@@ -17,6 +17,7 @@
 //! So every record fits, and the schema is the same for any thread or
 //! shard count.
 
+use std::collections::VecDeque;
 use std::io::{self, Write};
 use std::sync::mpsc::{self, Receiver};
 use std::sync::Arc;
@@ -263,10 +264,11 @@ impl FieldKinds {
 ///
 /// A full row group is encoded (Arrow arrays, then each leaf column's
 /// pages and their zstd compression, the columns in parallel) as a job on
-/// the run's pool while the writer buffers the next one, so the one
+/// the run's pool while the writer buffers the next ones, so the one
 /// sequential writer does not cap a many-threaded run at one core's
-/// encoding speed. Row groups are appended in order, so the bytes do not
-/// depend on the thread count.
+/// encoding speed. Up to one row group per four threads is encoded at
+/// once (each holds its frames and its encoding in memory). Row groups are
+/// appended in order, so the bytes do not depend on the thread count.
 pub struct ParquetSink {
     file: Option<AtomicFile>,
     writer: Option<Open>,
@@ -281,8 +283,10 @@ pub struct ParquetSink {
     row_group_text: usize,
     /// Where row groups are encoded; without one, on the calling thread.
     pool: Option<Arc<rayon::ThreadPool>>,
-    /// The row group being encoded on the pool.
-    pending: Option<Receiver<Encoded>>,
+    /// The row groups being encoded on the pool, oldest first.
+    pending: VecDeque<Receiver<Encoded>>,
+    /// Most row groups encoded at once.
+    max_pending: usize,
     /// CPU time spent encoding on the pool's threads.
     encode_time: Duration,
 }
@@ -398,14 +402,16 @@ impl ParquetSink {
             text_bytes: 0,
             row_group_text: ROW_GROUP_TEXT,
             pool: None,
-            pending: None,
+            pending: VecDeque::new(),
+            max_pending: 1,
             encode_time: Duration::ZERO,
         }
     }
 
-    /// Encodes row groups on `pool` (the run's), each while the next is
+    /// Encodes row groups on `pool` (the run's) while the next are
     /// buffered.
     pub fn set_pool(&mut self, pool: Arc<rayon::ThreadPool>) {
+        self.max_pending = (pool.current_num_threads() / 4).max(1);
         self.pool = Some(pool);
     }
 
@@ -512,13 +518,15 @@ impl ParquetSink {
     }
 
     /// Hands the buffered row group to an encoding job, after appending
-    /// the one before.
+    /// the oldest ones while too many are in flight.
     fn flush_group(&mut self) -> Result<(), OutputError> {
         let schema = self.schema(&self.columns);
         if self.writer.is_none() {
             self.open(schema.clone())?;
         }
-        self.collect()?;
+        while self.pending.len() >= self.max_pending {
+            self.collect()?;
+        }
         let Some(open) = self.writer.as_mut() else {
             return Ok(());
         };
@@ -544,7 +552,7 @@ impl ParquetSink {
                     // The sink is gone only when the run stopped early.
                     let _ = tx.send(group.encode(true));
                 });
-                self.pending = Some(rx);
+                self.pending.push_back(rx);
             }
             None => {
                 let (chunks, _) = group.encode(false)?;
@@ -554,9 +562,9 @@ impl ParquetSink {
         Ok(())
     }
 
-    /// Waits for the row group being encoded, and appends it.
+    /// Waits for the oldest row group being encoded, and appends it.
     fn collect(&mut self) -> Result<(), OutputError> {
-        let Some(rx) = self.pending.take() else {
+        let Some(rx) = self.pending.pop_front() else {
             return Ok(());
         };
         let (chunks, time) = rx.recv().map_err(|_| {
@@ -708,7 +716,9 @@ impl ParquetSink {
         if !self.ends.is_empty() || self.writer.is_none() {
             self.flush_group()?;
         }
-        self.collect()?;
+        while !self.pending.is_empty() {
+            self.collect()?;
+        }
         let Some(open) = self.writer.take() else {
             return Ok(());
         };
@@ -939,6 +949,8 @@ mod tests {
         let serial = bytes_with(None, 100);
         assert_eq!(bytes_with(Some(1), 100), serial);
         assert_eq!(bytes_with(Some(3), 100), serial);
+        // Two row groups encoded at once.
+        assert_eq!(bytes_with(Some(8), 100), serial);
         let file = std::fs::File::open(dir.path().join("None-100.parquet")).unwrap();
         let meta = ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
         assert_eq!(meta.metadata().num_row_groups(), 3);

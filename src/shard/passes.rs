@@ -128,7 +128,8 @@ impl Run {
     }
 
     /// Merges a complete run: the output parts in shard order (CSV: under
-    /// one header) into `output` (default [`Run::default_output`]), the log
+    /// one header; Parquet: encoded on `threads`) into `output` (default
+    /// [`Run::default_output`]), the log
     /// parts into `RUN/removed.jsonl`, and the summed stats into
     /// `RUN/stats.json`. `elapsed_secs` there is the clean pass's wall
     /// time summed over shards.
@@ -136,7 +137,7 @@ impl Run {
     /// # Errors
     /// An incomplete run (naming every missing shard), unreadable parts,
     /// an unwritable output.
-    pub fn merge(&self, output: Option<&Path>) -> Result<Report, ShardError> {
+    pub fn merge(&self, output: Option<&Path>, threads: usize) -> Result<Report, ShardError> {
         let markers = self
             .check_pass(Pass::Clean)
             .map_err(ShardError::Incomplete)?;
@@ -144,7 +145,7 @@ impl Run {
         let out_path = output.map_or_else(|| self.default_output(), Path::to_path_buf);
         let out = AtomicFile::create(&out_path)?;
         let out = if self.manifest.format == RunFormat::Parquet {
-            self.encode_parquet(out)?;
+            self.encode_parquet(out, threads)?;
             None
         } else {
             Some(self.concatenate(out)?)
@@ -196,8 +197,15 @@ impl Run {
     /// The frames of the Parquet parts, in shard order, encoded as one
     /// process writes them: the same row groups, and the columns typed at
     /// plan time over every record; the file is in place when this returns.
-    fn encode_parquet(&self, out: AtomicFile) -> Result<(), ShardError> {
+    fn encode_parquet(&self, out: AtomicFile, threads: usize) -> Result<(), ShardError> {
         let mut sink = ParquetSink::new(out);
+        if threads > 1 {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .map_err(|e| ShardError::Shard(format!("merge: thread pool: {e}")))?;
+            sink.set_pool(std::sync::Arc::new(pool));
+        }
         sink.set_columns(
             self.manifest
                 .parquet_fields
