@@ -73,6 +73,14 @@ pub struct CorpusConfig {
     /// pass 1 cheap. A longer line is never a corpus repeat.
     #[serde(default = "default_max_line_bytes")]
     pub max_line_bytes: NonZeroUsize,
+    /// Most word types the sentence splitter's corpus statistics hold
+    /// (sampled past this like the fingerprints). About 50 bytes each.
+    #[serde(default = "default_max_word_types")]
+    pub max_word_types: NonZeroUsize,
+}
+
+fn default_max_word_types() -> NonZeroUsize {
+    NonZeroUsize::new(1_000_000).expect("not zero")
 }
 
 fn default_max_line_bytes() -> NonZeroUsize {
@@ -88,6 +96,7 @@ impl Default for CorpusConfig {
         CorpusConfig {
             max_fingerprints: default_max_fingerprints(),
             max_line_bytes: default_max_line_bytes(),
+            max_word_types: default_max_word_types(),
         }
     }
 }
@@ -124,6 +133,7 @@ impl StageConfig {
     pub fn needs_corpus_profile(&self) -> bool {
         match self {
             StageConfig::Boilerplate(b) => b.needs_corpus_profile(),
+            StageConfig::Sentences(s) => s.needs_corpus_profile(),
             _ => false,
         }
     }
@@ -388,7 +398,9 @@ impl PipelineConfig {
                 StageConfig::Quotes(c) => AnyStage::Quotes(c.build()),
                 StageConfig::Captions(c) => AnyStage::Captions(c.build()),
                 StageConfig::Sentences(c) => {
-                    AnyStage::Sentences(c.build(&self.base_dir).map_err(at)?)
+                    let mut s = c.build(&self.base_dir).map_err(at)?;
+                    s.set_profile(Arc::clone(profile));
+                    AnyStage::Sentences(s)
                 }
             });
         }

@@ -18,7 +18,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
 use crate::config::{ConfigError, PipelineConfig};
-use crate::corpus::{CorpusProfile, DocLines};
+use crate::corpus::{gather_words, BatchWords, CorpusProfile, DocLines};
 use crate::document::Document;
 use crate::input::{InputError, InputOptions, InputSpec, Raw, Reader};
 use crate::output::OutputError;
@@ -267,7 +267,8 @@ fn profile_with(
     let prefix = config.build_profile_prefix()?;
     let cap = config.corpus.max_fingerprints.get();
     let max_line = config.corpus.max_line_bytes.get();
-    let mut profile = CorpusProfile::new(cap);
+    let mut profile =
+        CorpusProfile::new(cap).with_max_word_types(config.corpus.max_word_types.get());
     let in_flight = if pool.current_num_threads() < 2 {
         0
     } else {
@@ -281,13 +282,14 @@ fn profile_with(
     // than a map per batch merged later.
     with_batches(reader, opts, pool, |batches| {
         pool.in_place_scope(|scope| -> Result<(), RunError> {
-            let (tx, rx) = std::sync::mpsc::channel::<Vec<DocLines>>();
+            let (tx, rx) = std::sync::mpsc::channel::<(Vec<DocLines>, BatchWords)>();
             let mut outstanding = 0;
             let mut docs = 0u64;
-            let mut count = |part: Vec<DocLines>| {
+            let mut count = |(part, words): (Vec<DocLines>, BatchWords)| {
                 for doc in &part {
                     profile.observe_lines(doc);
                 }
+                profile.observe_words(words);
                 docs += part.len() as u64;
                 bar.set_position(opts.input.read.get());
                 bar.set_message(format!("{docs} docs"));
@@ -295,7 +297,7 @@ fn profile_with(
             for (batch, _) in batches {
                 let tx = tx.clone();
                 scope.spawn(move |_| {
-                    let part = batch
+                    let mut part: Vec<DocLines> = batch
                         .into_par_iter()
                         .filter_map(|r| r.ok()?.decode_for_profile(&opts.input, max_line).ok())
                         .map(|mut doc| {
@@ -303,8 +305,9 @@ fn profile_with(
                             DocLines::of(&doc)
                         })
                         .collect();
+                    let words = gather_words(&mut part);
                     // The receiver lives until every job has sent.
-                    let _ = tx.send(part);
+                    let _ = tx.send((part, words));
                 });
                 outstanding += 1;
                 while outstanding > in_flight {
