@@ -25,6 +25,7 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, Read, Write};
+use std::num::NonZeroU32;
 
 use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
 
@@ -38,9 +39,10 @@ const MAGIC: &[u8; 8] = b"TCPROF03";
 /// Seed for line fingerprints. Changing it changes every saved profile.
 const FINGERPRINT_SEED: u64 = 0x7465_7874_636c_6561; // "textclea"
 
-/// Keys are already xxh3 hashes: hashing them again would only cost time.
+/// Keys are already hashes (xxh3, or mixed like [`word_key`]): hashing them again
+/// would only cost time.
 #[derive(Default)]
-struct IdentityHasher(u64);
+pub struct IdentityHasher(u64);
 
 impl Hasher for IdentityHasher {
     fn finish(&self) -> u64 {
@@ -132,34 +134,39 @@ pub fn source_seed(source: Option<&str>) -> u64 {
 }
 
 /// What the profile counts of one document: its distinct non-empty line
-/// fingerprints, and its word types with their counts.
+/// fingerprints (its words go into the batch's [`BatchWords`]).
 #[derive(Debug, Clone)]
 pub struct DocLines {
     fingerprints: Vec<u64>,
-    words: Vec<(u64, WordCount)>,
 }
 
 impl DocLines {
     /// The fingerprints of `doc`'s lines as they are now.
     pub fn of(doc: &Document) -> DocLines {
+        DocLines::of_counting(doc, None)
+    }
+
+    /// Like [`DocLines::of`], counting the words of each line into `words` in the same
+    /// walk over the lines (when given: only a splitter that reads corpus statistics
+    /// needs them).
+    pub fn of_counting(doc: &Document, mut words: Option<&mut BatchWords>) -> DocLines {
         let seed = source_seed(doc.source.as_deref());
-        let mut fingerprints: Vec<u64> = doc
-            .lines()
-            .iter()
-            .filter(|l| !l.text.is_empty())
-            .map(|l| fingerprint(&l.text, seed))
-            .collect();
+        let mut fingerprints = Vec::with_capacity(doc.lines().len());
+        for l in doc.lines() {
+            if l.text.is_empty() {
+                continue;
+            }
+            let fp = fingerprint(&l.text, seed);
+            fingerprints.push(fp);
+            if let Some(w) = words.as_deref_mut() {
+                if fp % w.sample == 0 {
+                    w.count_line(l.text.as_bytes());
+                }
+            }
+        }
         fingerprints.sort_unstable();
         fingerprints.dedup();
-        let mut words = Vec::new();
-        for l in doc.lines() {
-            count_words(l.text.as_bytes(), &mut words);
-        }
-        aggregate(&mut words);
-        DocLines {
-            fingerprints,
-            words,
-        }
+        DocLines { fingerprints }
     }
 }
 
@@ -191,9 +198,12 @@ impl CorpusProfile {
         u64::MAX.checked_shr(self.level).unwrap_or(0)
     }
 
-    /// Counts one document's non-empty lines (each distinct line once).
+    /// Counts one document's non-empty lines (each distinct line once) and
+    /// its words.
     pub fn observe(&mut self, doc: &Document) {
-        self.observe_lines(&DocLines::of(doc));
+        let mut words = BatchWords::default();
+        self.observe_lines(&DocLines::of_counting(doc, Some(&mut words)));
+        self.observe_words(words);
     }
 
     /// Counts one document's line fingerprints, computed apart (pass 1
@@ -210,13 +220,11 @@ impl CorpusProfile {
             e.docs = e.docs.saturating_add(1);
         }
         self.shrink_to_cap();
-        // Words not already taken by `gather_words`.
-        self.words.add_all(doc.words.iter().copied());
     }
 
-    /// Adds a batch's word counts (see [`gather_words`]).
+    /// Adds a batch's word counts.
     pub fn observe_words(&mut self, words: BatchWords) {
-        self.words.add_all(words.0);
+        self.words.add_all(words.map);
     }
 
     /// Adds another profile's counts into this one.
@@ -278,6 +286,17 @@ impl CorpusProfile {
             return None;
         }
         self.words.map.get(&word_key(lower)).copied()
+    }
+
+    /// The keys ([`word_key`]) of the word types whose counts pass `f`.
+    pub fn word_keys_where<'a>(
+        &'a self,
+        f: impl Fn(WordCount) -> bool + 'a,
+    ) -> impl Iterator<Item = u64> + 'a {
+        self.words
+            .map
+            .iter()
+            .filter_map(move |(&k, &c)| f(c).then_some(k))
     }
 
     /// Distinct word types held.
@@ -429,12 +448,47 @@ impl WordCount {
     }
 }
 
-/// Key of a lower-cased word type (what [`CorpusProfile::word`] looks up).
+/// Key of a lower-cased word type (what [`CorpusProfile::word`] looks up). A word of at
+/// most 8 bytes (most words) is its bytes packed into a `u64` and mixed (a bijection, so
+/// such words never collide); a longer one is hashed.
 pub fn word_key(lower: &[u8]) -> u64 {
-    xxh3_64_with_seed(lower, WORD_SEED)
+    if lower.len() <= 8 {
+        let mut v = [0u8; 8];
+        v[..lower.len()].copy_from_slice(lower);
+        packed_key(u64::from_le_bytes(v))
+    } else {
+        xxh3_64_with_seed(lower, WORD_SEED)
+    }
 }
 
+/// The key of a word of at most 8 bytes packed little-endian, zero padded (words hold no
+/// zero byte): the murmur3 finaliser, a bijection that spreads the keys evenly, as the
+/// sampling threshold needs.
+fn packed_key(v: u64) -> u64 {
+    let mut h = v ^ WORD_SEED;
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
+}
+
+/// Letter classes of the word scan's fast path (1: lower case, 2: capital).
+static LETTER: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 26 {
+        t[b'a' as usize + i] = 1;
+        t[b'A' as usize + i] = 2;
+        i += 1;
+    }
+    t
+};
+
 type WordMap = HashMap<u64, WordCount, BuildHasherDefault<IdentityHasher>>;
+
+/// A set of word keys ([`word_key`]), hashed as they are: they are mixed already.
+pub type WordKeySet = std::collections::HashSet<u64, BuildHasherDefault<IdentityHasher>>;
 
 /// Word-type counts, capped like the fingerprints: past `max` types only keys below a
 /// threshold that halves each time are kept, so a key that is kept has exact counts and
@@ -516,8 +570,7 @@ fn only_closers(mut t: &[u8]) -> bool {
 }
 
 /// True when a token ends with terminal punctuation, closers aside.
-fn ends_terminal(t: &[u8]) -> bool {
-    let mut t = t;
+fn ends_terminal(mut t: &[u8]) -> bool {
     loop {
         match t {
             [rest @ .., b'"' | b'\'' | b')' | b']' | b'}'] => t = rest,
@@ -528,99 +581,244 @@ fn ends_terminal(t: &[u8]) -> bool {
     }
 }
 
-/// The word of a token: `(word, has_period)` when the token is openers, a word of ASCII
-/// letters (`'` and `-` inside), an optional period and closers.
-fn token_word(tok: &[u8]) -> Option<(&[u8], bool)> {
-    let t = strip_openers(tok);
+/// True when `t` starts with a lower-case letter (any script).
+fn starts_lower(t: &[u8]) -> bool {
+    match t.first() {
+        None => false,
+        Some(&x) if x < 0x80 => x.is_ascii_lowercase(),
+        Some(&x) => {
+            // The first character alone: the token may be long.
+            let len = match x {
+                0xF0.. => 4,
+                0xE0.. => 3,
+                _ => 2,
+            };
+            t.get(..len)
+                .and_then(|c| std::str::from_utf8(c).ok())
+                .and_then(|c| c.chars().next())
+                .is_some_and(char::is_lowercase)
+        }
+    }
+}
+
+/// The word of a token with its openers stripped: its length and whether a period
+/// follows, when the token is a word of ASCII letters (`'` and `-` inside), an optional
+/// period and closers. The word is written lower-cased into `buf` as it is read.
+fn scan_word(t: &[u8], buf: &mut [u8; MAX_WORD]) -> Option<(usize, bool)> {
     let mut e = 0;
-    while e < t.len() && (t[e].is_ascii_alphabetic() || (e > 0 && matches!(t[e], b'\'' | b'-'))) {
-        e += 1;
+    let mut len = 0;
+    while let Some(&x) = t.get(e) {
+        if x.is_ascii_alphabetic() {
+            *buf.get_mut(e)? = x | 0x20;
+            e += 1;
+            len = e;
+        } else if e > 0 && (x == b'\'' || x == b'-') {
+            *buf.get_mut(e)? = x;
+            e += 1;
+        } else {
+            break;
+        }
     }
-    // Internal marks only: back off to the last letter.
-    while e > 0 && !t[e - 1].is_ascii_alphabetic() {
-        e -= 1;
-    }
-    if e == 0 || e > MAX_WORD {
+    if len == 0 {
         return None;
     }
-    let (period, rest) = match &t[e..] {
+    let (period, rest) = match &t[len..] {
         [b'.', rest @ ..] => (true, rest),
         rest => (false, rest),
     };
-    only_closers(rest).then_some((&t[..e], period))
+    only_closers(rest).then_some((len, period))
 }
 
-/// Counts the word types of one paragraph into `out` (one entry per token).
-fn count_words(line: &[u8], out: &mut Vec<(u64, WordCount)>) {
-    let mut toks = line
-        .split(|&b| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0x0b | 0x0c))
-        .filter(|t| !t.is_empty())
-        .peekable();
-    let mut first = true;
-    let mut after_terminal = false;
-    let mut buf = [0u8; MAX_WORD];
-    while let Some(tok) = toks.next() {
-        if let Some((word, period)) = token_word(tok) {
-            let mut c = WordCount::default();
-            if period {
-                c.period = 1;
-                let next_lower = toks.peek().is_some_and(|n| {
-                    std::str::from_utf8(strip_openers(n))
-                        .ok()
-                        .and_then(|s| s.chars().next())
-                        .is_some_and(char::is_lowercase)
-                });
-                c.period_lower = u32::from(next_lower);
-            } else {
-                c.plain = 1;
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n' | 0x0b | 0x0c)
+}
+
+/// Word-type counts of a batch of documents (what a worker gathers in pass 1 for the
+/// thread that owns the profile, which then adds each type once per batch instead of
+/// once per token). Uncapped: a batch is bounded.
+#[derive(Debug)]
+pub struct BatchWords {
+    map: WordMap,
+    /// Count the words of one line in this many (see [`BatchWords::sampling`]).
+    sample: u64,
+}
+
+impl Default for BatchWords {
+    fn default() -> BatchWords {
+        BatchWords::sampling(NonZeroU32::MIN)
+    }
+}
+
+impl BatchWords {
+    /// Counts that read the words of one line in `sample`: those whose fingerprint is
+    /// a multiple of it. A line's fingerprint depends only on its text (and source), so
+    /// the sample, and the counts, are the same for any split of the corpus; all counts
+    /// of a type come from the same lines, so its ratios are unbiased.
+    pub fn sampling(sample: NonZeroU32) -> BatchWords {
+        BatchWords {
+            map: WordMap::default(),
+            sample: u64::from(sample.get()),
+        }
+    }
+
+    /// Adds `other`'s counts (into the larger of the two maps).
+    pub fn merge(&mut self, mut other: BatchWords) {
+        if self.map.len() < other.map.len() {
+            std::mem::swap(&mut self.map, &mut other.map);
+        }
+        for (k, c) in other.map {
+            self.map.entry(k).or_default().add(c);
+        }
+    }
+
+    fn add(&mut self, key: u64, c: WordCount) {
+        self.map.entry(key).or_default().add(c);
+    }
+
+    /// Counts the word types of one paragraph in a single scan of its bytes.
+    ///
+    /// Most tokens are a short word of ASCII letters, perhaps with a period: they take a
+    /// fast path that reads the token as one `u64` and classifies its bytes without a
+    /// branch per byte, its packed lower-cased bytes being the key (no hashing). Other
+    /// tokens take the general path ([`scan_word`]). A period's word waits for the next
+    /// token to know its case.
+    fn count_line(&mut self, line: &[u8]) {
+        // Only spaces separate tokens on the fast path (the normalize stage leaves
+        // nothing else); any other white space takes the general path for the line.
+        let general = line
+            .iter()
+            .any(|&b| matches!(b, b'\t' | b'\r' | b'\n' | 0x0b | 0x0c));
+        let mut st = LineState {
+            first: true,
+            after_terminal: false,
+            pending: None,
+        };
+        let mut s = 0;
+        while s < line.len() {
+            if is_space(line[s]) {
+                s += 1;
+                continue;
             }
+            let e = if general {
+                line[s..]
+                    .iter()
+                    .position(|&b| is_space(b))
+                    .map_or(line.len(), |i| s + i)
+            } else {
+                next_space(line, s)
+            };
+            self.count_token(line, s, e, &mut st);
+            s = e + 1;
+        }
+        if let Some((k, c)) = st.pending {
+            self.add(k, c);
+        }
+    }
+
+    fn count_token(&mut self, line: &[u8], s: usize, e: usize, st: &mut LineState) {
+        let tok = &line[s..e];
+        if let Some((k, mut c)) = st.pending.take() {
+            c.period_lower = u32::from(starts_lower(strip_openers(tok)));
+            self.add(k, c);
+        }
+        let len = tok.len();
+        // The word and whether a period follows it, by the fast path when it applies.
+        let mut fast = None;
+        if len <= 9 {
+            let mut v = [0u8; 8];
+            match line.get(s..s + 8) {
+                Some(w) => v.copy_from_slice(w),
+                None => v[..len.min(8)].copy_from_slice(&tok[..len.min(8)]),
+            }
+            let period = tok[len - 1] == b'.';
+            let wl = len - usize::from(period);
+            let (mut lowers, mut capitals) = (0u32, 0u32);
+            for (i, &b) in v.iter().enumerate() {
+                let c = LETTER[usize::from(b)];
+                lowers |= u32::from(c & 1) << i;
+                capitals |= u32::from(c >> 1) << i;
+            }
+            let m = (1u32 << wl) - 1;
+            if wl > 0 && wl <= 8 && (lowers | capitals) & m == m {
+                let word = u64::from_le_bytes(v) & (u64::MAX >> (64 - 8 * wl as u32));
+                let c = WordCount {
+                    lower: lowers & 1,
+                    upper_mid: u32::from(
+                        capitals & 1 == 1 && lowers & m != 0 && !st.first && !st.after_terminal,
+                    ),
+                    ..WordCount::default()
+                };
+                // Letters only: setting bit 5 lower-cases each of them.
+                fast = Some((
+                    packed_key(word | (0x2020_2020_2020_2020 & word_mask(wl))),
+                    c,
+                    period,
+                ));
+            }
+        }
+        let found = fast.or_else(|| {
+            let body = strip_openers(tok);
+            let mut buf = [0u8; MAX_WORD];
+            let (wl, period) = scan_word(body, &mut buf)?;
+            let word = &body[..wl];
+            let mut c = WordCount::default();
             if word[0].is_ascii_lowercase() {
                 c.lower = 1;
-            } else if !first && !after_terminal && word.iter().any(u8::is_ascii_lowercase) {
+            } else if !st.first && !st.after_terminal && word.iter().any(u8::is_ascii_lowercase) {
                 c.upper_mid = 1;
             }
-            let lw = &mut buf[..word.len()];
-            for (d, &x) in lw.iter_mut().zip(word) {
-                *d = x.to_ascii_lowercase();
+            Some((word_key(&buf[..wl]), c, period))
+        });
+        if let Some((key, mut c, period)) = found {
+            if period {
+                c.period = 1;
+                st.pending = Some((key, c));
+            } else {
+                c.plain = 1;
+                self.add(key, c);
             }
-            out.push((word_key(lw), c));
         }
-        first = false;
-        after_terminal = ends_terminal(tok);
+        st.first = false;
+        st.after_terminal = ends_terminal(tok);
     }
 }
 
-/// Sorts `words` by key and adds up the entries of each key.
-fn aggregate(words: &mut Vec<(u64, WordCount)>) {
-    words.sort_unstable_by_key(|&(k, _)| k);
-    let mut w = 0;
-    for r in 0..words.len() {
-        if w > 0 && words[w - 1].0 == words[r].0 {
-            let c = words[r].1;
-            words[w - 1].1.add(c);
-        } else {
-            words[w] = words[r];
-            w += 1;
+/// The first space at or after `i` (or the end): eight bytes at a time, since most
+/// tokens are short and a search call per token would cost more than the token.
+fn next_space(line: &[u8], mut i: usize) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    while let Some(w) = line.get(i..i + 8) {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(w);
+        let x = u64::from_le_bytes(b) ^ (ONES * u64::from(b' '));
+        // The lowest set high bit marks the first zero byte of `x` (the bits above it
+        // may be false positives; it never is).
+        let z = x.wrapping_sub(ONES) & !x & (ONES << 7);
+        if z != 0 {
+            return i + (z.trailing_zeros() / 8) as usize;
         }
+        i += 8;
     }
-    words.truncate(w);
+    line[i..]
+        .iter()
+        .position(|&b| b == b' ')
+        .map_or(line.len(), |p| i + p)
 }
 
-/// The word counts of a batch of documents, moved out of their [`DocLines`] and added
-/// up (a worker does this, so the thread that owns the profile adds each type once per
-/// batch instead of once per token).
-pub fn gather_words(docs: &mut [DocLines]) -> BatchWords {
-    let mut all = Vec::new();
-    for d in docs {
-        all.append(&mut d.words);
-    }
-    aggregate(&mut all);
-    BatchWords(all)
+/// The low `n` bytes of a `u64` set (1 <= n <= 8).
+fn word_mask(n: usize) -> u64 {
+    u64::MAX >> (64 - 8 * n as u32)
 }
 
-/// A batch's word counts, summed per type (see [`gather_words`]).
-#[derive(Debug, Default)]
-pub struct BatchWords(Vec<(u64, WordCount)>);
+/// Where the word scan of one line stands.
+struct LineState {
+    /// No token read yet: the next word is first in its paragraph.
+    first: bool,
+    /// The token before ended with terminal punctuation.
+    after_terminal: bool,
+    /// A word with a final period, waiting for the next token's case.
+    pending: Option<(u64, WordCount)>,
+}
 
 #[cfg(test)]
 mod tests {
@@ -709,6 +907,62 @@ mod tests {
         assert!(p.word(b"u.s").is_none(), "dotted groups are not word types");
     }
 
+    /// The word scan of one line token by token by the general path alone, to check the
+    /// fast path against.
+    fn general_counts(line: &str) -> HashMap<u64, WordCount> {
+        let toks: Vec<&[u8]> = line
+            .as_bytes()
+            .split(|&b| is_space(b))
+            .filter(|t| !t.is_empty())
+            .collect();
+        let mut out: HashMap<u64, WordCount> = HashMap::new();
+        let mut buf = [0u8; MAX_WORD];
+        for (i, tok) in toks.iter().enumerate() {
+            let body = strip_openers(tok);
+            let Some((wl, period)) = scan_word(body, &mut buf) else {
+                continue;
+            };
+            let word = &body[..wl];
+            let mut c = WordCount::default();
+            if period {
+                c.period = 1;
+                c.period_lower = u32::from(
+                    toks.get(i + 1)
+                        .is_some_and(|n| starts_lower(strip_openers(n))),
+                );
+            } else {
+                c.plain = 1;
+            }
+            if word[0].is_ascii_lowercase() {
+                c.lower = 1;
+            } else if i > 0
+                && !ends_terminal(toks[i - 1])
+                && word.iter().any(u8::is_ascii_lowercase)
+            {
+                c.upper_mid = 1;
+            }
+            out.entry(word_key(&buf[..wl])).or_default().add(c);
+        }
+        out
+    }
+
+    #[test]
+    fn fast_word_scan_counts_as_the_general_path() {
+        for line in [
+            "The harbour at St. Ives was calm. approx. 40 boats, said Mr. Penrose (who knew).",
+            "\u{201c}Quiet,\u{201d} said O'Neil; the well-known NASA team left. i. a. B. ok.",
+            "Abcdefgh. abcdefghi. Abcdefghij stays, Zz. \u{e9}t\u{e9} was hot. \u{c9}t\u{e9}.",
+            "A  double  space. Then\ta tab, and\u{a0}nbsp. Last.",
+            "x. y z. Q",
+            "Supercalifragilisticexpialidocious-and-then-some. word",
+        ] {
+            let mut w = BatchWords::default();
+            w.count_line(line.as_bytes());
+            let fast: HashMap<u64, WordCount> = w.map.into_iter().collect();
+            assert_eq!(fast, general_counts(line), "{line}");
+        }
+    }
+
     #[test]
     fn word_counts_merge_the_same_for_any_split_and_cap() {
         let docs: Vec<Document> = (0..300)
@@ -738,8 +992,11 @@ mod tests {
                 let chunk = docs.len().div_ceil(parts);
                 for c in docs.chunks(chunk).rev() {
                     let mut p = CorpusProfile::new(1000).with_max_word_types(cap);
-                    let mut lines: Vec<DocLines> = c.iter().map(DocLines::of).collect();
-                    let words = gather_words(&mut lines);
+                    let mut words = BatchWords::default();
+                    let lines: Vec<DocLines> = c
+                        .iter()
+                        .map(|d| DocLines::of_counting(d, Some(&mut words)))
+                        .collect();
                     for l in &lines {
                         p.observe_lines(l);
                     }

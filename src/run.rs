@@ -18,7 +18,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
 use crate::config::{ConfigError, PipelineConfig};
-use crate::corpus::{gather_words, BatchWords, CorpusProfile, DocLines};
+use crate::corpus::{BatchWords, CorpusProfile, DocLines};
 use crate::document::Document;
 use crate::input::{InputError, InputOptions, InputSpec, Raw, Reader};
 use crate::output::OutputError;
@@ -275,6 +275,8 @@ fn profile_with(
         IN_FLIGHT
     };
     let prefix = &prefix;
+    let count_words = config.needs_word_counts();
+    let sample = config.corpus.word_line_sample;
     // As in pass 2, batches are jobs on the pool. The workers decode, run
     // the prefix stages and fingerprint the lines; this thread counts the
     // fingerprints as batches finish, in any order: the profile does not
@@ -297,15 +299,28 @@ fn profile_with(
             for (batch, _) in batches {
                 let tx = tx.clone();
                 scope.spawn(move |_| {
-                    let mut part: Vec<DocLines> = batch
+                    // Each worker counts words into a map of its own, added up
+                    // per batch (by addition: the split does not matter).
+                    let (part, words) = batch
                         .into_par_iter()
                         .filter_map(|r| r.ok()?.decode_for_profile(&opts.input, max_line).ok())
-                        .map(|mut doc| {
-                            prefix.apply_uncounted(&mut doc);
-                            DocLines::of(&doc)
-                        })
-                        .collect();
-                    let words = gather_words(&mut part);
+                        .fold(
+                            || (Vec::new(), BatchWords::sampling(sample)),
+                            |(mut part, mut words), mut doc| {
+                                prefix.apply_uncounted(&mut doc);
+                                let w = count_words.then_some(&mut words);
+                                part.push(DocLines::of_counting(&doc, w));
+                                (part, words)
+                            },
+                        )
+                        .reduce(
+                            || (Vec::new(), BatchWords::sampling(sample)),
+                            |(mut a, mut aw), (b, bw)| {
+                                a.extend(b);
+                                aw.merge(bw);
+                                (a, aw)
+                            },
+                        );
                     // The receiver lives until every job has sent.
                     let _ = tx.send((part, words));
                 });

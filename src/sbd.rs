@@ -34,7 +34,7 @@ use std::sync::Arc;
 
 use memchr::memchr3;
 
-use crate::corpus::{CorpusProfile, WordCount};
+use crate::corpus::{word_key, CorpusProfile, WordCount, WordKeySet};
 
 /// Errors raised while loading language data or building a [`Splitter`].
 #[derive(Debug, thiserror::Error)]
@@ -315,9 +315,15 @@ pub struct Splitter {
     abbrevs: HashMap<Box<[u8]>, u8, FnvBuild>,
     starters: HashSet<Box<[u8]>, FnvBuild>,
     fronting: HashSet<Box<[u8]>, FnvBuild>,
-    stats: WordStats,
-    /// Word counts of the corpus being cleaned, added to `stats`.
+    /// Shared: [`Splitter::with_corpus`] copies the splitter, not its tables.
+    stats: Arc<WordStats>,
+    /// Word counts of the corpus being cleaned, added to `stats`; read only at periods
+    /// that are already in question (before a lower-case word, after an abbreviation).
     corpus: Option<Arc<CorpusProfile>>,
+    /// Keys of the corpus's abbreviation-like types, found once when the corpus is
+    /// given: a small set, asked at every period that the lists leave open, where a look
+    /// into the whole corpus table would miss the cache.
+    corpus_abbrevs: Arc<WordKeySet>,
     conv: Conventions,
 }
 
@@ -350,8 +356,9 @@ impl Splitter {
             abbrevs,
             starters,
             fronting,
-            stats: WordStats::default(),
+            stats: Arc::default(),
             corpus: None,
+            corpus_abbrevs: Arc::default(),
             conv: Conventions::default(),
         })
     }
@@ -366,7 +373,7 @@ impl Splitter {
         conv: Conventions,
     ) -> Result<Splitter, SplitterError> {
         Ok(Splitter {
-            stats,
+            stats: Arc::new(stats),
             conv,
             ..Splitter::new(lang)?
         })
@@ -376,8 +383,10 @@ impl Splitter {
     /// `sentences` stage does with the profile of pass 1). A profile without word counts
     /// changes nothing.
     pub fn with_corpus(&self, profile: Arc<CorpusProfile>) -> Splitter {
+        let abbrevs = profile.word_keys_where(is_abbreviation_like).collect();
         Splitter {
             corpus: (profile.word_types() > 0).then_some(profile),
+            corpus_abbrevs: Arc::new(abbrevs),
             ..self.clone()
         }
     }
@@ -1444,15 +1453,15 @@ impl State<'_, '_> {
                     // mostly an abbreviation's ("approx. 40", "Tel. 555"). Not
                     // the built-in counts: old books' periods are not today's
                     // (taken from them, UD English dev lost a paragraph).
-                    if !wb.iter().all(u8::is_ascii_alphabetic) {
+                    if self.sp.corpus_abbrevs.is_empty() || !wb.iter().all(u8::is_ascii_alphabetic)
+                    {
                         return None;
                     }
-                    let corpus = self.sp.corpus.as_deref()?;
                     let mut buf3 = [0u8; MAX_WORD];
                     let lw = self.lower((w.start, w.end), &mut buf3)?;
-                    corpus
-                        .word(lw)
-                        .is_some_and(is_abbreviation_like)
+                    self.sp
+                        .corpus_abbrevs
+                        .contains(&word_key(lw))
                         .then_some(AMBIGUOUS)
                 })
         };
