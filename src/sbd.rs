@@ -208,6 +208,17 @@ fn is_ordinary(c: WordCount) -> bool {
         && u64::from(c.period_lower) * 10 <= u64::from(c.period) + 1
 }
 
+/// Fewest plain occurrences for a type to count as never final, and how many times more
+/// often it is seen without a final period than with one.
+const NEVER_FINAL_MIN: u32 = 100;
+const NEVER_FINAL_RATIO: u64 = 200;
+
+/// A word that a sentence almost never ends with (`and`, `of`): seen often, and with a
+/// final period at most once in [`NEVER_FINAL_RATIO`].
+fn never_final(c: WordCount) -> bool {
+    c.plain >= NEVER_FINAL_MIN && u64::from(c.period) * NEVER_FINAL_RATIO <= u64::from(c.plain)
+}
+
 fn is_common_lower(c: WordCount) -> bool {
     c.lower >= LOWER_MIN && u64::from(c.upper_mid) * u64::from(LOWER_RATIO) <= u64::from(c.lower)
 }
@@ -924,7 +935,11 @@ impl State<'_, '_> {
         }
         if let Some(p) = self.marker {
             if p.kind == m.kind && p.delim == m.delim && p.value + 1 == m.value {
-                self.emit(mstart);
+                // An inline enumeration inside one sentence (`buy (1) eggs and (2)
+                // milk`) goes on; a list written on one line is cut at each item.
+                if !self.sentence_goes_on(mstart) {
+                    self.emit(mstart);
+                }
                 self.marker = Some(m);
                 return true;
             }
@@ -934,6 +949,29 @@ impl State<'_, '_> {
             return true;
         }
         false
+    }
+
+    /// Does the text before `pos` stop where no sentence ends: after a comma, a semicolon
+    /// or a colon, or after a word that the statistics almost never see with a final
+    /// period (`and`, `of`, `the`)?
+    fn sentence_goes_on(&self, pos: usize) -> bool {
+        let mut i = pos;
+        while i > 0 && self.b[i - 1] == b' ' {
+            i -= 1;
+        }
+        if i == 0 {
+            return false;
+        }
+        if matches!(self.b[i - 1], b',' | b';' | b':') {
+            return true;
+        }
+        let w = self.word_before(i);
+        if w.long || w.start == w.end {
+            return false;
+        }
+        let mut buf = [0u8; MAX_WORD];
+        self.lower((w.start, w.end), &mut buf)
+            .is_some_and(|lw| never_final(self.sp.word_counts(lw)))
     }
 
     /// Is `pos` preceded only by whitespace and bullets since the start of the line or of the
@@ -1388,7 +1426,15 @@ impl State<'_, '_> {
         if a.class == Next::End {
             return None;
         }
-        let w = self.word_before(c);
+        let mut w = self.word_before(c);
+        if w.start == w.end && c >= 2 && b[c - 1] == b' ' && b[c - 2].is_ascii_alphanumeric() {
+            // Spaced punctuation (`Dr . Smith`, `home . then`): the period belongs to
+            // the word before the space, and is judged as if attached to it.
+            let spaced = self.word_before(c - 1);
+            if spaced.start < spaced.end {
+                w = spaced;
+            }
+        }
         if w.long || w.start == w.end {
             return (a.class != Next::Lower).then_some(close);
         }
@@ -1664,6 +1710,51 @@ mod tests {
             failures.len(),
             failures.concat()
         );
+    }
+
+    #[test]
+    fn spaced_periods_belong_to_the_word_before() {
+        check(&[
+            (
+                "Our guide was Dr . Okafor from the museum.",
+                &["Our guide was Dr . Okafor from the museum."],
+            ),
+            (
+                "Ask Prof . Lindqvist about the survey.",
+                &["Ask Prof . Lindqvist about the survey."],
+            ),
+            (
+                "The ferry left at noon . Then the rain came.",
+                &["The ferry left at noon .", "Then the rain came."],
+            ),
+            (
+                "we waited by the house . then we walked home",
+                &["we waited by the house .", "then we walked home"],
+            ),
+        ]);
+    }
+
+    #[test]
+    fn inline_enumerations_stay_in_their_sentence() {
+        check(&[
+            (
+                "Bring (1) a torch and (2) a map to the hut.",
+                &["Bring (1) a torch and (2) a map to the hut."],
+            ),
+            (
+                "The kit holds (a) rope, (b) pegs, (c) a tarp.",
+                &["The kit holds (a) rope, (b) pegs, (c) a tarp."],
+            ),
+            (
+                "Choose 1) the north path or 2) the river trail today.",
+                &["Choose 1) the north path or 2) the river trail today."],
+            ),
+            // A list written on one line is still cut at each item.
+            (
+                "1) Pack the tent 2) Fold the chairs 3) Load the car",
+                &["1) Pack the tent", "2) Fold the chairs", "3) Load the car"],
+            ),
+        ]);
     }
 
     #[test]
