@@ -6,7 +6,7 @@
 //! errors, and every error names the file, the `stages[i]` index and the
 //! key, so a typo never silently falls back to a default.
 
-use std::num::NonZeroUsize;
+use std::num::{NonZeroU32, NonZeroUsize};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -73,6 +73,25 @@ pub struct CorpusConfig {
     /// pass 1 cheap. A longer line is never a corpus repeat.
     #[serde(default = "default_max_line_bytes")]
     pub max_line_bytes: NonZeroUsize,
+    /// Most word types the sentence splitter's corpus statistics hold
+    /// (sampled past this like the fingerprints). About 50 bytes each.
+    #[serde(default = "default_max_word_types")]
+    pub max_word_types: NonZeroUsize,
+    /// The sentence splitter's corpus statistics read the words of one line
+    /// in this many, chosen by the line's fingerprint (the same lines for any
+    /// thread or shard count). Every word of every line cost pass 1 about a
+    /// third more on the bench corpus; a sample of a large corpus gives the
+    /// same ratios, and a small corpus can set 1.
+    #[serde(default = "default_word_line_sample")]
+    pub word_line_sample: NonZeroU32,
+}
+
+fn default_word_line_sample() -> NonZeroU32 {
+    NonZeroU32::new(4).expect("not zero")
+}
+
+fn default_max_word_types() -> NonZeroUsize {
+    NonZeroUsize::new(1_000_000).expect("not zero")
 }
 
 fn default_max_line_bytes() -> NonZeroUsize {
@@ -88,6 +107,8 @@ impl Default for CorpusConfig {
         CorpusConfig {
             max_fingerprints: default_max_fingerprints(),
             max_line_bytes: default_max_line_bytes(),
+            max_word_types: default_max_word_types(),
+            word_line_sample: default_word_line_sample(),
         }
     }
 }
@@ -124,6 +145,7 @@ impl StageConfig {
     pub fn needs_corpus_profile(&self) -> bool {
         match self {
             StageConfig::Boilerplate(b) => b.needs_corpus_profile(),
+            StageConfig::Sentences(s) => s.needs_corpus_profile(),
             _ => false,
         }
     }
@@ -320,6 +342,14 @@ impl PipelineConfig {
         self.stages.iter().any(StageConfig::needs_corpus_profile)
     }
 
+    /// True when some stage reads the word counts of the corpus profile
+    /// (pass 1 counts words only then).
+    pub fn needs_word_counts(&self) -> bool {
+        self.stages
+            .iter()
+            .any(|s| matches!(s, StageConfig::Sentences(s) if s.needs_corpus_profile()))
+    }
+
     /// Number of stages that run before the first one that reads the
     /// corpus profile: pass 1 observes documents as that stage will see them.
     pub fn profile_prefix_len(&self) -> usize {
@@ -388,7 +418,9 @@ impl PipelineConfig {
                 StageConfig::Quotes(c) => AnyStage::Quotes(c.build()),
                 StageConfig::Captions(c) => AnyStage::Captions(c.build()),
                 StageConfig::Sentences(c) => {
-                    AnyStage::Sentences(c.build(&self.base_dir).map_err(at)?)
+                    let mut s = c.build(&self.base_dir).map_err(at)?;
+                    s.set_profile(Arc::clone(profile));
+                    AnyStage::Sentences(s)
                 }
             });
         }

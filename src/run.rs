@@ -19,7 +19,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rayon::prelude::*;
 
 use crate::config::{ConfigError, PipelineConfig};
-use crate::corpus::{CorpusProfile, DocLines};
+use crate::corpus::{BatchWords, CorpusProfile, DocLines};
 use crate::document::Document;
 use crate::input::{InputError, InputOptions, InputSpec, Raw, Reader};
 use crate::output::OutputError;
@@ -277,13 +277,16 @@ fn profile_with(
     let prefix = config.build_profile_prefix()?;
     let cap = config.corpus.max_fingerprints.get();
     let max_line = config.corpus.max_line_bytes.get();
-    let mut profile = CorpusProfile::new(cap);
+    let mut profile =
+        CorpusProfile::new(cap).with_max_word_types(config.corpus.max_word_types.get());
     let in_flight = if pool.current_num_threads() < 2 {
         0
     } else {
         IN_FLIGHT
     };
     let prefix = &prefix;
+    let count_words = config.needs_word_counts();
+    let sample = config.corpus.word_line_sample;
     // As in pass 2, batches are jobs on the pool. The workers decode, run
     // the prefix stages and fingerprint the lines; this thread counts the
     // fingerprints as batches finish, in any order: the profile does not
@@ -291,13 +294,14 @@ fn profile_with(
     // than a map per batch merged later.
     with_batches(reader, opts, pool, |batches| {
         pool.in_place_scope(|scope| -> Result<(), RunError> {
-            let (tx, rx) = std::sync::mpsc::channel::<Vec<DocLines>>();
+            let (tx, rx) = std::sync::mpsc::channel::<(Vec<DocLines>, BatchWords)>();
             let mut outstanding = 0;
             let mut docs = 0u64;
-            let mut count = |part: Vec<DocLines>| {
+            let mut count = |(part, words): (Vec<DocLines>, BatchWords)| {
                 for doc in &part {
                     profile.observe_lines(doc);
                 }
+                profile.observe_words(words);
                 docs += part.len() as u64;
                 bar.set_position(opts.input.read.get());
                 bar.set_message(format!("{docs} docs"));
@@ -305,16 +309,30 @@ fn profile_with(
             for (batch, _) in batches {
                 let tx = tx.clone();
                 scope.spawn(move |_| {
-                    let part = batch
+                    // Each worker counts words into a map of its own, added up
+                    // per batch (by addition: the split does not matter).
+                    let (part, words) = batch
                         .into_par_iter()
                         .filter_map(|r| r.ok()?.decode_for_profile(&opts.input, max_line).ok())
-                        .map(|mut doc| {
-                            prefix.apply_uncounted(&mut doc);
-                            DocLines::of(&doc)
-                        })
-                        .collect();
+                        .fold(
+                            || (Vec::new(), BatchWords::sampling(sample)),
+                            |(mut part, mut words), mut doc| {
+                                prefix.apply_uncounted(&mut doc);
+                                let w = count_words.then_some(&mut words);
+                                part.push(DocLines::of_counting(&doc, w));
+                                (part, words)
+                            },
+                        )
+                        .reduce(
+                            || (Vec::new(), BatchWords::sampling(sample)),
+                            |(mut a, mut aw), (b, bw)| {
+                                a.extend(b);
+                                aw.merge(bw);
+                                (a, aw)
+                            },
+                        );
                     // The receiver lives until every job has sent.
-                    let _ = tx.send(part);
+                    let _ = tx.send((part, words));
                 });
                 outstanding += 1;
                 while outstanding > in_flight {

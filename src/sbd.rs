@@ -30,8 +30,11 @@
 use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::ops::Range;
+use std::sync::Arc;
 
 use memchr::memchr3;
+
+use crate::corpus::{word_key, CorpusProfile, WordCount, WordKeySet};
 
 /// Errors raised while loading language data or building a [`Splitter`].
 #[derive(Debug, thiserror::Error)]
@@ -167,22 +170,64 @@ impl Default for Conventions {
     }
 }
 
-/// Word statistics in the manner of Punkt (Kiss & Strunk 2006), per lower-cased word type:
-/// how often it carries a final period and how often a lower-case word follows that
-/// period. Parsed from the TSV that `config/lang/make_stats.py` writes. A type seen at
-/// least [`ORDINARY_MIN`] times without a period, with a period at most as often, and
-/// whose period is followed by a lower-case word at most one time in ten is an ordinary
-/// word: its period ends a sentence whatever follows. The thresholds were set before
-/// looking at any evaluation text.
+/// Word statistics in the manner of Punkt (Kiss & Strunk 2006), per lower-cased word type
+/// ([`WordCount`]): how often it carries a final period, how often a lower-case word
+/// follows that period, how often it is written in lower case and how often capitalised
+/// inside a sentence. Parsed from the TSV that `config/lang/make_stats.py` writes; the
+/// counts of the corpus being cleaned (pass 1, [`CorpusProfile`]) are added to them when
+/// there is one. What the splitter reads from them:
+///
+/// * an *ordinary word*: seen at least [`ORDINARY_MIN`] times without a period, with a
+///   period at most as often, and its period followed by a lower-case word at most one
+///   time in ten; its period ends a sentence whatever follows;
+/// * an *abbreviation-like* word (not listed): mostly seen with a period, and that period
+///   often followed by a lower-case word; it is treated as an ambiguous abbreviation;
+/// * a *common lower-case word* (by the corpus's counts alone): mostly written in lower
+///   case and almost never capitalised inside a sentence; capitalised after an ambiguous
+///   abbreviation, it starts a sentence ("U.S. Analysts"), while a name does not
+///   ("B.C. Augustus"), nor a run of capitalised words ("U.S. Army Corps").
+///
+/// The thresholds were set before looking at any evaluation text.
 #[derive(Debug, Clone, Default)]
 pub struct WordStats {
-    /// Types that are ordinary words: seen often without a final period, and their period,
-    /// when they have one, ends a sentence (it is not followed by a lower-case word).
-    ordinary: HashSet<Box<[u8]>, FnvBuild>,
+    counts: HashMap<Box<[u8]>, WordCount, FnvBuild>,
 }
 
 /// Fewest plain occurrences for a type to count as an ordinary word.
-const ORDINARY_MIN: u64 = 3;
+const ORDINARY_MIN: u32 = 3;
+/// Fewest lower-case occurrences for a type to count as a common lower-case word, and how
+/// many times more often it is lower case than capitalised mid-sentence.
+const LOWER_MIN: u32 = 5;
+const LOWER_RATIO: u32 = 100;
+/// Fewest period occurrences for a type to count as abbreviation-like.
+const ABBREV_MIN: u32 = 3;
+
+fn is_ordinary(c: WordCount) -> bool {
+    c.plain >= ORDINARY_MIN
+        && c.period <= c.plain
+        && u64::from(c.period_lower) * 10 <= u64::from(c.period) + 1
+}
+
+/// Fewest plain occurrences for a type to count as never final, and how many times more
+/// often it is seen without a final period than with one.
+const NEVER_FINAL_MIN: u32 = 100;
+const NEVER_FINAL_RATIO: u64 = 200;
+
+/// A word that a sentence almost never ends with (`and`, `of`): seen often, and with a
+/// final period at most once in [`NEVER_FINAL_RATIO`].
+fn never_final(c: WordCount) -> bool {
+    c.plain >= NEVER_FINAL_MIN && u64::from(c.period) * NEVER_FINAL_RATIO <= u64::from(c.plain)
+}
+
+fn is_common_lower(c: WordCount) -> bool {
+    c.lower >= LOWER_MIN && u64::from(c.upper_mid) * u64::from(LOWER_RATIO) <= u64::from(c.lower)
+}
+
+fn is_abbreviation_like(c: WordCount) -> bool {
+    c.period >= ABBREV_MIN
+        && u64::from(c.period) >= 2 * u64::from(c.plain)
+        && u64::from(c.period_lower) * 3 >= u64::from(c.period)
+}
 
 impl WordStats {
     /// Parses the statistics TSV (`word plain period period_lower lower upper_mid`, a
@@ -198,27 +243,33 @@ impl WordStats {
             }
             let mut cols = line.split('\t');
             let word = cols.next().unwrap_or_default();
-            let mut num = [0u64; 5];
+            let mut num = [0u32; 5];
             for v in &mut num {
                 *v = cols
                     .next()
-                    .and_then(|c| c.parse().ok())
+                    .and_then(|c| c.parse::<u64>().ok())
+                    .map(|c| u32::try_from(c).unwrap_or(u32::MAX))
                     .ok_or(SplitterError::Stats { line: n + 1 })?;
             }
-            // `lower` and `upper_mid` (the orthographic evidence of Punkt) are kept in the
-            // file: deciding what follows an ambiguous abbreviation by them ("U.S. Army"
-            // breaks, since "army" is mostly lower case) did worse on UD English dev than
-            // the list of sentence starters, so they are not used yet.
-            let [plain, period, period_lower, _lower, _upper_mid] = num;
+            let [plain, period, period_lower, lower, upper_mid] = num;
             if word.is_empty() || word.len() > MAX_WORD {
                 continue;
             }
             let key: Box<[u8]> = word.to_ascii_lowercase().into_bytes().into_boxed_slice();
-            if plain >= ORDINARY_MIN && period <= plain && period_lower * 10 <= period + 1 {
-                stats.ordinary.insert(key);
-            }
+            stats.counts.entry(key).or_default().add(WordCount {
+                plain,
+                period,
+                period_lower,
+                lower,
+                upper_mid,
+            });
         }
         Ok(stats)
+    }
+
+    /// True when `lower` (a lower-cased word) is an ordinary word by these statistics alone.
+    pub fn is_ordinary(&self, lower: &[u8]) -> bool {
+        self.counts.get(lower).copied().is_some_and(is_ordinary)
     }
 
     /// The built-in English statistics ([`EN_STATS`]).
@@ -275,7 +326,15 @@ pub struct Splitter {
     abbrevs: HashMap<Box<[u8]>, u8, FnvBuild>,
     starters: HashSet<Box<[u8]>, FnvBuild>,
     fronting: HashSet<Box<[u8]>, FnvBuild>,
-    stats: WordStats,
+    /// Shared: [`Splitter::with_corpus`] copies the splitter, not its tables.
+    stats: Arc<WordStats>,
+    /// Word counts of the corpus being cleaned, added to `stats`; read only at periods
+    /// that are already in question (before a lower-case word, after an abbreviation).
+    corpus: Option<Arc<CorpusProfile>>,
+    /// Keys of the corpus's abbreviation-like types, found once when the corpus is
+    /// given: a small set, asked at every period that the lists leave open, where a look
+    /// into the whole corpus table would miss the cache.
+    corpus_abbrevs: Arc<WordKeySet>,
     conv: Conventions,
 }
 
@@ -308,7 +367,9 @@ impl Splitter {
             abbrevs,
             starters,
             fronting,
-            stats: WordStats::default(),
+            stats: Arc::default(),
+            corpus: None,
+            corpus_abbrevs: Arc::default(),
             conv: Conventions::default(),
         })
     }
@@ -323,10 +384,31 @@ impl Splitter {
         conv: Conventions,
     ) -> Result<Splitter, SplitterError> {
         Ok(Splitter {
-            stats,
+            stats: Arc::new(stats),
             conv,
             ..Splitter::new(lang)?
         })
+    }
+
+    /// This splitter with the word counts of a corpus added to its statistics (what the
+    /// `sentences` stage does with the profile of pass 1). A profile without word counts
+    /// changes nothing.
+    pub fn with_corpus(&self, profile: Arc<CorpusProfile>) -> Splitter {
+        let abbrevs = profile.word_keys_where(is_abbreviation_like).collect();
+        Splitter {
+            corpus: (profile.word_types() > 0).then_some(profile),
+            corpus_abbrevs: Arc::new(abbrevs),
+            ..self.clone()
+        }
+    }
+
+    /// The built-in and corpus counts of a lower-cased word type, added.
+    fn word_counts(&self, lower: &[u8]) -> WordCount {
+        let mut c = self.stats.counts.get(lower).copied().unwrap_or_default();
+        if let Some(w) = self.corpus.as_deref().and_then(|p| p.word(lower)) {
+            c.add(w);
+        }
+        c
     }
 
     /// The splitter for the built-in English data ([`EN_TOML`]).
@@ -853,7 +935,11 @@ impl State<'_, '_> {
         }
         if let Some(p) = self.marker {
             if p.kind == m.kind && p.delim == m.delim && p.value + 1 == m.value {
-                self.emit(mstart);
+                // An inline enumeration inside one sentence (`buy (1) eggs and (2)
+                // milk`) goes on; a list written on one line is cut at each item.
+                if !self.sentence_goes_on(mstart) {
+                    self.emit(mstart);
+                }
                 self.marker = Some(m);
                 return true;
             }
@@ -863,6 +949,29 @@ impl State<'_, '_> {
             return true;
         }
         false
+    }
+
+    /// Does the text before `pos` stop where no sentence ends: after a comma, a semicolon
+    /// or a colon, or after a word that the statistics almost never see with a final
+    /// period (`and`, `of`, `the`)?
+    fn sentence_goes_on(&self, pos: usize) -> bool {
+        let mut i = pos;
+        while i > 0 && self.b[i - 1] == b' ' {
+            i -= 1;
+        }
+        if i == 0 {
+            return false;
+        }
+        if matches!(self.b[i - 1], b',' | b';' | b':') {
+            return true;
+        }
+        let w = self.word_before(i);
+        if w.long || w.start == w.end {
+            return false;
+        }
+        let mut buf = [0u8; MAX_WORD];
+        self.lower((w.start, w.end), &mut buf)
+            .is_some_and(|lw| never_final(self.sp.word_counts(lw)))
     }
 
     /// Is `pos` preceded only by whitespace and bullets since the start of the line or of the
@@ -1184,7 +1293,7 @@ impl State<'_, '_> {
         }
         let mut buf = [0u8; MAX_WORD];
         self.lower((w.start, w.end), &mut buf).is_some_and(|lw| {
-            self.sp.abbrev_class(lw).is_none() && self.sp.stats.ordinary.contains(lw)
+            self.sp.abbrev_class(lw).is_none() && is_ordinary(self.sp.word_counts(lw))
         })
     }
 
@@ -1317,7 +1426,15 @@ impl State<'_, '_> {
         if a.class == Next::End {
             return None;
         }
-        let w = self.word_before(c);
+        let mut w = self.word_before(c);
+        if w.start == w.end && c >= 2 && b[c - 1] == b' ' && b[c - 2].is_ascii_alphanumeric() {
+            // Spaced punctuation (`Dr . Smith`, `home . then`): the period belongs to
+            // the word before the space, and is judged as if attached to it.
+            let spaced = self.word_before(c - 1);
+            if spaced.start < spaced.end {
+                w = spaced;
+            }
+        }
         if w.long || w.start == w.end {
             return (a.class != Next::Lower).then_some(close);
         }
@@ -1377,6 +1494,22 @@ impl State<'_, '_> {
                     self.lower(seg, &mut buf2)
                         .and_then(|lw| self.sp.abbrev_class(lw))
                 })
+                .or_else(|| {
+                    // Unlisted, but the corpus's own counts say its period is
+                    // mostly an abbreviation's ("approx. 40", "Tel. 555"). Not
+                    // the built-in counts: old books' periods are not today's
+                    // (taken from them, UD English dev lost a paragraph).
+                    if self.sp.corpus_abbrevs.is_empty() || !wb.iter().all(u8::is_ascii_alphabetic)
+                    {
+                        return None;
+                    }
+                    let mut buf3 = [0u8; MAX_WORD];
+                    let lw = self.lower((w.start, w.end), &mut buf3)?;
+                    self.sp
+                        .corpus_abbrevs
+                        .contains(&word_key(lw))
+                        .then_some(AMBIGUOUS)
+                })
         };
         let Some(class) = class else {
             return Some(close);
@@ -1393,8 +1526,9 @@ impl State<'_, '_> {
         }
         // Next token is capitalised.
         if class & (NUMERIC | REGULAR) == 0 {
-            // Ambiguous: break only before a sentence starter or a title.
-            if !self.starts_sentence(a) {
+            // Ambiguous: break only before a sentence starter, a title, or a word the
+            // statistics know as lower case (capitalised here because it starts one).
+            if !self.starts_sentence(a) && !self.common_word_next(a) {
                 return hold(self);
             }
         }
@@ -1455,6 +1589,36 @@ impl State<'_, '_> {
         // Only whole words: "I" in "I'm" counts, "In" in "Inc" does not.
         let boundary_after = !matches!(self.b.get(we), Some(x) if x.is_ascii_alphanumeric());
         boundary_after && self.sp.starters.contains(lw)
+    }
+
+    /// Is the token described by `a` a whole word that the statistics know as a common
+    /// lower-case word, so that capitalised it starts a sentence?
+    fn common_word_next(&self, a: After) -> bool {
+        let (ws, we) = a.word;
+        if we - ws < 2
+            || matches!(self.b.get(we), Some(x) if x.is_ascii_alphanumeric() || *x == b'.')
+        {
+            return false;
+        }
+        // A run of capitalised words is a name or a title ("U.S.G. Academic Assembly"),
+        // whatever its words are alone.
+        let mut q = we;
+        while q < self.b.len() && q - we < 4 && matches!(self.b[q], b' ' | b',' | b'-') {
+            q += 1;
+        }
+        if q > we && self.b.get(q).is_some_and(u8::is_ascii_uppercase) {
+            return false;
+        }
+        let mut buf = [0u8; MAX_WORD];
+        // The corpus's own counts only: the built-in ones come from old books, whose
+        // orthography knows nothing of "U.S. Senate" or "U.K. Panel" (taken from them,
+        // both break; so did "A. Train").
+        let Some(corpus) = self.sp.corpus.as_deref() else {
+            return false;
+        };
+        self.lower((ws, we), &mut buf).is_some_and(|lw| {
+            self.sp.abbrev_class(lw).is_none() && corpus.word(lw).is_some_and(is_common_lower)
+        })
     }
 
     /// Is the current sentence, up to `w_start`, only a short fronted prepositional phrase
@@ -1546,6 +1710,51 @@ mod tests {
             failures.len(),
             failures.concat()
         );
+    }
+
+    #[test]
+    fn spaced_periods_belong_to_the_word_before() {
+        check(&[
+            (
+                "Our guide was Dr . Okafor from the museum.",
+                &["Our guide was Dr . Okafor from the museum."],
+            ),
+            (
+                "Ask Prof . Lindqvist about the survey.",
+                &["Ask Prof . Lindqvist about the survey."],
+            ),
+            (
+                "The ferry left at noon . Then the rain came.",
+                &["The ferry left at noon .", "Then the rain came."],
+            ),
+            (
+                "we waited by the house . then we walked home",
+                &["we waited by the house .", "then we walked home"],
+            ),
+        ]);
+    }
+
+    #[test]
+    fn inline_enumerations_stay_in_their_sentence() {
+        check(&[
+            (
+                "Bring (1) a torch and (2) a map to the hut.",
+                &["Bring (1) a torch and (2) a map to the hut."],
+            ),
+            (
+                "The kit holds (a) rope, (b) pegs, (c) a tarp.",
+                &["The kit holds (a) rope, (b) pegs, (c) a tarp."],
+            ),
+            (
+                "Choose 1) the north path or 2) the river trail today.",
+                &["Choose 1) the north path or 2) the river trail today."],
+            ),
+            // A list written on one line is still cut at each item.
+            (
+                "1) Pack the tent 2) Fold the chairs 3) Load the car",
+                &["1) Pack the tent", "2) Fold the chairs", "3) Load the car"],
+            ),
+        ]);
     }
 
     #[test]
@@ -1653,6 +1862,53 @@ mod tests {
         );
     }
 
+    /// The profile of a small corpus of our own about markets and a history lesson.
+    fn corpus_of(texts: &[&str]) -> Arc<CorpusProfile> {
+        let mut p = CorpusProfile::new(1000);
+        for (i, t) in texts.iter().enumerate() {
+            p.observe(&crate::document::Document::new(format!("d{i}"), t));
+        }
+        Arc::new(p)
+    }
+
+    #[test]
+    fn corpus_statistics_decide_what_follows_an_ambiguous_abbreviation() {
+        let text = "Stocks slid across the U.S. Forecasters expect a rebound soon.";
+        // Built in: "forecasters" is unknown, so the period of "U.S." is held.
+        assert_eq!(split(text).len(), 1);
+        let market = corpus_of(&[
+            "Most forecasters were wrong again, and forecasters know it.",
+            "The forecasters said rates would fall; other forecasters disagreed.",
+            "Two forecasters left early. Several forecasters stayed behind.",
+        ]);
+        let sp = en().with_corpus(market);
+        assert_eq!(
+            sp.split(text),
+            [
+                "Stocks slid across the U.S.",
+                "Forecasters expect a rebound soon."
+            ]
+        );
+        // A name (capitalised inside sentences in the corpus) still follows the period.
+        let history = corpus_of(&[
+            "Rome grew under Octavian, and later Octavian ruled alone.",
+            "The senate feared Octavian; some praised Octavian, others Octavian's rivals.",
+            "Octavian won. Soon Octavian was Augustus and Octavian was feared.",
+        ]);
+        let text = "The war ended in 31 B.C. Octavian then ruled alone.";
+        assert_eq!(en().with_corpus(history).split(text).len(), 1);
+        // An unlisted abbreviation the corpus knows holds before a number.
+        let site = corpus_of(&[
+            "Each site has a loc. number; the loc. code is on the gate.",
+            "Ask at the desk for the loc. map, and loc. signs show the way.",
+        ]);
+        let text = "Meet at the depot, Loc. 14 near the gate.";
+        assert_eq!(split(text).len(), 2);
+        assert_eq!(en().with_corpus(site).split(text).len(), 1);
+        // An empty profile changes nothing.
+        assert_eq!(en().with_corpus(corpus_of(&[])).split(text).len(), 2);
+    }
+
     #[test]
     fn word_statistics_parse_and_reject_bad_lines() {
         let stats = WordStats::from_tsv(
@@ -1660,16 +1916,16 @@ mod tests {
              lake\t50\t10\t0\t60\t0\netc\t0\t40\t12\t40\t0\nrare\t1\t1\t0\t2\t0\n",
         )
         .expect("valid");
-        assert!(stats.ordinary.contains(&b"lake"[..]));
-        assert!(!stats.ordinary.contains(&b"etc"[..]));
-        assert!(!stats.ordinary.contains(&b"rare"[..]));
+        assert!(stats.is_ordinary(b"lake"));
+        assert!(!stats.is_ordinary(b"etc"));
+        assert!(!stats.is_ordinary(b"rare"));
         let err = WordStats::from_tsv("word\tplain\nlake\t5\tx\n").unwrap_err();
         assert!(err.to_string().contains("line 2"), "{err}");
         // The shipped statistics know everyday words and no listed abbreviation.
         let en = WordStats::english();
-        assert!(en.ordinary.contains(&b"town"[..]));
-        assert!(!en.ordinary.contains(&b"etc"[..]));
-        assert!(!en.ordinary.contains(&b"mr"[..]));
+        assert!(en.is_ordinary(b"town"));
+        assert!(!en.is_ordinary(b"etc"));
+        assert!(!en.is_ordinary(b"mr"));
     }
 
     #[test]

@@ -394,6 +394,50 @@ fn split_sentences_plugs_into_other_tools() {
 }
 
 #[test]
+fn split_sentences_reads_corpus_counts() {
+    // A corpus of our own in which "blk." is an abbreviation: its period is
+    // mostly followed by a lower-case word or a number.
+    let tmp = tempfile::tempdir().unwrap();
+    let corpus = tmp.path().join("corpus.jsonl");
+    let mut lines = String::new();
+    for i in 0..6 {
+        lines.push_str(&format!(
+            "{{\"text\":\"Unit {i} is in blk. c of the estate; take blk. {i} stairs to the top.\"}}\n"
+        ));
+    }
+    std::fs::write(&corpus, lines).unwrap();
+    let config = tmp.path().join("all-lines.toml");
+    let default = std::fs::read_to_string(root().join("config/default.toml")).unwrap();
+    std::fs::write(
+        &config,
+        default.replace("word_line_sample = 4", "word_line_sample = 1"),
+    )
+    .unwrap();
+    let request = b"{\"id\":1,\"text\":\"We met at the gate of Blk. 12 by the lift.\"}\n";
+    let split = |extra: &[&std::ffi::OsStr]| {
+        let mut cmd = bin();
+        cmd.arg("split-sentences").args(extra);
+        let res = run(cmd, request);
+        assert_eq!(
+            res.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&res.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&res.stdout).unwrap();
+        v["sentences"].as_array().map_or(0, Vec::len)
+    };
+    assert_eq!(split(&[]), 2, "built-in statistics alone do not know blk.");
+    let with = [
+        "--config".as_ref(),
+        config.as_os_str(),
+        "--corpus".as_ref(),
+        corpus.as_os_str(),
+    ];
+    assert_eq!(split(&with), 1, "the corpus's counts hold the period");
+}
+
+#[test]
 fn cleaned_folder_is_what_the_quick_start_produces() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("cleaned");

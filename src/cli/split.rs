@@ -3,12 +3,14 @@
 use std::io::{self, BufRead, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::Args;
 
 use crate::config::{PipelineConfig, StageConfig};
-use crate::stage::sentences::SentencesConfig;
+use crate::input::InputSpec;
+use crate::run::{self, RunOptions};
 
 /// Arguments of `split-sentences`.
 #[derive(Debug, Args)]
@@ -19,6 +21,12 @@ pub struct SplitArgs {
     /// Take the language settings from this config's sentences stage.
     #[arg(long)]
     pub config: Option<PathBuf>,
+    /// Add the word counts of these inputs (read as `clean` reads them, with
+    /// the config's `[corpus]` settings) to the splitter's statistics, as the
+    /// `sentences` stage does with the corpus it cleans. Without it, the
+    /// built-in statistics alone.
+    #[arg(long, value_name = "INPUT")]
+    pub corpus: Vec<String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -29,21 +37,31 @@ struct SplitRequest {
 }
 
 pub(super) fn run(args: SplitArgs) -> Result<ExitCode> {
-    let sentences_cfg = match &args.config {
-        Some(p) => {
-            let cfg = PipelineConfig::load(p)?;
-            let found = cfg.stages.iter().find_map(|s| match s {
-                StageConfig::Sentences(c) => Some(c.clone()),
-                _ => None,
-            });
-            (found.unwrap_or_default(), cfg.base_dir)
-        }
-        None => (SentencesConfig::default(), PathBuf::from(".")),
+    let cfg = match &args.config {
+        Some(p) => PipelineConfig::load(p)?,
+        None => PipelineConfig::default_config(),
     };
-    let splitter = sentences_cfg
-        .0
-        .splitter(&sentences_cfg.1)
+    let sentences_cfg = cfg
+        .stages
+        .iter()
+        .find_map(|s| match s {
+            StageConfig::Sentences(c) => Some(c.clone()),
+            _ => None,
+        })
+        .unwrap_or_default();
+    let mut splitter = sentences_cfg
+        .splitter(&cfg.base_dir)
         .map_err(|e| anyhow::anyhow!("sentences.{}: {}", e.key, e.message))?;
+    if !args.corpus.is_empty() {
+        let opts = RunOptions::default();
+        let inputs = args
+            .corpus
+            .iter()
+            .map(|a| InputSpec::from_arg_with(a, &opts.input))
+            .collect::<Result<Vec<_>, _>>()?;
+        let profile = run::build_profile(&inputs, &cfg, &opts).context("--corpus")?;
+        splitter = splitter.with_corpus(Arc::new(profile));
+    }
     let stdin = io::stdin().lock();
     let mut out = io::BufWriter::new(io::stdout().lock());
     let mut spans = Vec::new();

@@ -136,8 +136,10 @@ impl Pipeline {
     /// Gives every stage that reads the corpus profile this one.
     pub fn set_profile(&mut self, profile: &std::sync::Arc<crate::corpus::CorpusProfile>) {
         for stage in &mut self.stages {
-            if let AnyStage::Boilerplate(b) = stage {
-                b.set_profile(std::sync::Arc::clone(profile));
+            match stage {
+                AnyStage::Boilerplate(b) => b.set_profile(std::sync::Arc::clone(profile)),
+                AnyStage::Sentences(s) => s.set_profile(std::sync::Arc::clone(profile)),
+                _ => {}
             }
         }
     }

@@ -5,9 +5,11 @@
 //! byte ranges of the document's cleaned text. The splitter only cuts.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::corpus::CorpusProfile;
 use crate::document::Document;
 use crate::sbd::{Conventions, LangData, Splitter, WordStats};
 use crate::stage::{BuildError, Stage};
@@ -55,6 +57,12 @@ pub struct SentencesConfig {
     /// before. Default true.
     #[serde(default = "yes")]
     pub trailing_citations: bool,
+    /// Add the word counts of the corpus being cleaned (gathered in pass 1,
+    /// the corpus profile) to the built-in word statistics. Default true;
+    /// it makes pass 1 run even without a boilerplate stage that reads the
+    /// profile.
+    #[serde(default = "yes")]
+    pub corpus_statistics: bool,
 }
 
 fn yes() -> bool {
@@ -69,6 +77,7 @@ impl Default for SentencesConfig {
             extra_abbreviations: Vec::new(),
             lower_case_starts: true,
             trailing_citations: true,
+            corpus_statistics: true,
         }
     }
 }
@@ -110,7 +119,13 @@ impl SentencesConfig {
     pub fn build(&self, base_dir: &Path) -> Result<Sentences, BuildError> {
         Ok(Sentences {
             splitter: self.splitter(base_dir)?,
+            corpus_statistics: self.corpus_statistics,
         })
+    }
+
+    /// True when the stage reads the corpus profile (its word counts).
+    pub fn needs_corpus_profile(&self) -> bool {
+        self.corpus_statistics
     }
 
     /// Builds the splitter alone (what `split-sentences` runs): the language data, the
@@ -136,6 +151,7 @@ impl SentencesConfig {
 /// The built `sentences` stage.
 pub struct Sentences {
     splitter: Splitter,
+    corpus_statistics: bool,
 }
 
 impl std::fmt::Debug for Sentences {
@@ -148,6 +164,14 @@ impl Sentences {
     /// The splitter this stage uses.
     pub fn splitter(&self) -> &Splitter {
         &self.splitter
+    }
+
+    /// Adds the word counts of the corpus profile to the splitter's statistics (when
+    /// `corpus_statistics` is on).
+    pub fn set_profile(&mut self, profile: Arc<CorpusProfile>) {
+        if self.corpus_statistics {
+            self.splitter = self.splitter.with_corpus(profile);
+        }
     }
 }
 
