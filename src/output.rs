@@ -9,7 +9,6 @@
 use std::collections::HashSet;
 use std::io::{self, BufWriter, Write};
 use std::path::{Component, Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -1384,7 +1383,7 @@ pub struct DatasetSink {
     /// Parquet: the carried fields seen in the preview.
     kinds: FieldKinds,
     /// Parquet: where row groups are encoded, and the CPU time it took.
-    pool: Option<Arc<rayon::ThreadPool>>,
+    pool: Option<crate::par::Pool>,
     pool_time: Duration,
     dest: Option<Destination>,
 }
@@ -1453,7 +1452,7 @@ impl Sink for DatasetSink {
         self.renderer.observe_fields(&mut self.kinds, doc);
     }
 
-    fn set_pool(&mut self, pool: &Arc<rayon::ThreadPool>) {
+    fn set_pool(&mut self, pool: &crate::par::Pool) {
         self.pool = Some(pool.clone());
     }
 

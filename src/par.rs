@@ -37,6 +37,50 @@ pub fn join<A: Send, B: Send>(
     }
 }
 
+/// A run's thread pool as outputs see it: they may hand it jobs (encoding
+/// a Parquet row group) without knowing the pool's crate.
+#[derive(Clone)]
+pub struct Pool(std::sync::Arc<rayon::ThreadPool>);
+
+impl Pool {
+    /// The run's pool (see `run.rs`).
+    pub fn of(pool: std::sync::Arc<rayon::ThreadPool>) -> Pool {
+        Pool(pool)
+    }
+
+    /// A pool of its own, for work outside a run (`merge`).
+    ///
+    /// # Errors
+    /// The threads cannot be started.
+    pub fn with_threads(threads: usize) -> Result<Pool, String> {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads.max(1))
+            .build()
+            .map(|p| Pool(std::sync::Arc::new(p)))
+            .map_err(|e| e.to_string())
+    }
+
+    /// Its number of threads.
+    pub fn threads(&self) -> usize {
+        self.0.current_num_threads()
+    }
+
+    /// Runs `job` on one of its threads, not waiting for it.
+    pub fn spawn(&self, job: impl FnOnce() + Send + 'static) {
+        self.0.spawn(job);
+    }
+}
+
+/// Maps `f` over `items`, consuming them, in order: in parallel on the
+/// current pool, serially when there is none.
+pub fn par_map_owned<T: Send, R: Send>(items: Vec<T>, f: impl Fn(T) -> R + Sync + Send) -> Vec<R> {
+    if on_pool() {
+        items.into_par_iter().map(f).collect()
+    } else {
+        items.into_iter().map(f).collect()
+    }
+}
+
 /// CPU time of the calling thread, user and system: what the sequential
 /// writer (or an output's job on a worker) spends on the outputs, copying
 /// into the page cache included, without the time it waits for the disk

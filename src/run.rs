@@ -584,7 +584,7 @@ pub trait Sink {
 
     /// Hands the sink the run's pool, before [`Sink::begin`], for work it
     /// may move off the sequential writer (encoding Parquet row groups).
-    fn set_pool(&mut self, _pool: &Arc<rayon::ThreadPool>) {}
+    fn set_pool(&mut self, _pool: &crate::par::Pool) {}
 
     /// CPU time the sink spent on the pool's threads, counted with the
     /// writer's own (after [`Sink::finish`]).
@@ -660,7 +660,7 @@ impl<S: Sink> Sink for Option<S> {
             s.preview(doc);
         }
     }
-    fn set_pool(&mut self, pool: &Arc<rayon::ThreadPool>) {
+    fn set_pool(&mut self, pool: &crate::par::Pool) {
         if let Some(s) = self.as_mut() {
             s.set_pool(pool);
         }
@@ -711,7 +711,7 @@ impl<A: Sink, B: Sink> Sink for (A, B) {
             self.1.preview(doc);
         }
     }
-    fn set_pool(&mut self, pool: &Arc<rayon::ThreadPool>) {
+    fn set_pool(&mut self, pool: &crate::par::Pool) {
         self.0.set_pool(pool);
         self.1.set_pool(pool);
     }
@@ -900,7 +900,7 @@ impl Engine<'_> {
         } else {
             IN_FLIGHT
         };
-        sink.set_pool(pool);
+        sink.set_pool(&crate::par::Pool::of(pool.clone()));
         let mut render = None;
         if !sink.wants_first() {
             render = Some(sink.begin(None)?);

@@ -34,7 +34,6 @@ use parquet::basic::{Compression as PqCompression, ZstdLevel};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 use parquet::file::writer::SerializedFileWriter;
 use parquet::schema::types::ColumnPath;
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -282,7 +281,7 @@ pub struct ParquetSink {
     text_bytes: usize,
     row_group_text: usize,
     /// Where row groups are encoded; without one, on the calling thread.
-    pool: Option<Arc<rayon::ThreadPool>>,
+    pool: Option<crate::par::Pool>,
     /// The row groups being encoded on the pool, oldest first.
     pending: VecDeque<Receiver<Encoded>>,
     /// Most row groups encoded at once.
@@ -314,9 +313,9 @@ struct Group {
 }
 
 impl Group {
-    /// Encodes the row group; its leaf columns in parallel when `parallel`
-    /// (on the pool that runs this).
-    fn encode(self, parallel: bool) -> Encoded {
+    /// Encodes the row group; its leaf columns in parallel when this runs
+    /// on a pool.
+    fn encode(self) -> Encoded {
         let t = crate::par::thread_cpu();
         let mut start = 0;
         let frames: Vec<Frame<'_>> = self
@@ -350,17 +349,11 @@ impl Group {
             let chunk = w.close()?;
             Ok((chunk, crate::par::thread_cpu().saturating_sub(t)))
         };
-        let pairs = writers.into_iter().zip(leaves);
+        let pairs: Vec<_> = writers.into_iter().zip(leaves).collect();
         let done: Result<Vec<(ArrowColumnChunk, Duration)>, parquet::errors::ParquetError> =
-            if parallel {
-                pairs
-                    .collect::<Vec<_>>()
-                    .into_par_iter()
-                    .map(encode_one)
-                    .collect()
-            } else {
-                pairs.map(encode_one).collect()
-            };
+            crate::par::par_map_owned(pairs, encode_one)
+                .into_iter()
+                .collect();
         let mut chunks = Vec::new();
         for (chunk, t) in done.map_err(pq_err)? {
             chunks.push(chunk);
@@ -410,8 +403,8 @@ impl ParquetSink {
 
     /// Encodes row groups on `pool` (the run's) while the next are
     /// buffered.
-    pub fn set_pool(&mut self, pool: Arc<rayon::ThreadPool>) {
-        self.max_pending = (pool.current_num_threads() / 4).max(1);
+    pub fn set_pool(&mut self, pool: crate::par::Pool) {
+        self.max_pending = (pool.threads() / 4).max(1);
         self.pool = Some(pool);
     }
 
@@ -550,12 +543,12 @@ impl ParquetSink {
                 let (tx, rx) = mpsc::channel();
                 pool.spawn(move || {
                     // The sink is gone only when the run stopped early.
-                    let _ = tx.send(group.encode(true));
+                    let _ = tx.send(group.encode());
                 });
                 self.pending.push_back(rx);
             }
             None => {
-                let (chunks, _) = group.encode(false)?;
+                let (chunks, _) = group.encode()?;
                 Self::append(open, chunks)?;
             }
         }
@@ -929,11 +922,7 @@ mod tests {
                 ParquetSink::new(AtomicFile::create(&path).unwrap()).with_row_group_text(group);
             sink.set_columns(&kinds);
             if let Some(n) = pool {
-                let pool = rayon::ThreadPoolBuilder::new()
-                    .num_threads(n)
-                    .build()
-                    .unwrap();
-                sink.set_pool(Arc::new(pool));
+                sink.set_pool(crate::par::Pool::with_threads(n).unwrap());
             }
             for d in &docs {
                 let mut bytes = Vec::new();

@@ -200,11 +200,9 @@ impl Run {
     fn encode_parquet(&self, out: AtomicFile, threads: usize) -> Result<(), ShardError> {
         let mut sink = ParquetSink::new(out);
         if threads > 1 {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
+            let pool = crate::par::Pool::with_threads(threads)
                 .map_err(|e| ShardError::Shard(format!("merge: thread pool: {e}")))?;
-            sink.set_pool(std::sync::Arc::new(pool));
+            sink.set_pool(pool);
         }
         sink.set_columns(
             self.manifest
