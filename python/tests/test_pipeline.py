@@ -129,10 +129,14 @@ def test_config_as_path_text_or_default(tmp_path):
     for config in (text, str(path), path):
         p = textclean.Pipeline(config)
         assert p.stages == ["normalize", "sentences"]
-        assert p.needs_profile is False
+        # The splitter adds the corpus's word counts when it has them.
+        assert p.needs_profile is True
         c = p.clean("Hide Ad\nMr. Smith left. He waved.")
         assert c.text == "Hide Ad\n\nMr. Smith left. He waved."
         assert c.sentences == ["Hide Ad", "Mr. Smith left.", "He waved."]
+    own = textclean.Pipeline(text + "corpus_statistics = false\n")
+    assert own.needs_profile is False
+    assert own.clean("Mr. Smith left. He waved.").sentences == ["Mr. Smith left.", "He waved."]
     default = textclean.Pipeline()
     assert default.stages == ["normalize", "quotes", "boilerplate", "captions", "sentences"]
     assert textclean.Pipeline(default.config).config == default.config
