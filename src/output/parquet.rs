@@ -520,17 +520,14 @@ impl ParquetSink {
         while self.pending.len() >= self.max_pending {
             self.collect()?;
         }
+        let layout = self.layout();
         let Some(open) = self.writer.as_mut() else {
             return Ok(());
         };
         let group = Group {
             buf: std::mem::take(&mut self.buf),
             ends: std::mem::take(&mut self.ends),
-            layout: self.layout.unwrap_or(Layout {
-                unit: Unit::Doc,
-                with_sentences: false,
-                spans: false,
-            }),
+            layout,
             columns: self.columns.clone(),
             schema: open.schema.clone(),
             factory: open.factory.clone(),
