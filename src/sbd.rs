@@ -159,6 +159,11 @@ pub struct Conventions {
     /// Citation marks after a sentence's end belong to it: `... in 1805. [6] Then`,
     /// `... said. [...] For`.
     pub trailing_citations: bool,
+    /// Sentences inside one quotation: separate sentences (UD English) or one unit with
+    /// the quotation.
+    pub quotations: Quotations,
+    /// What a single line break inside a paragraph is.
+    pub single_newlines: SingleNewlines,
 }
 
 impl Default for Conventions {
@@ -166,8 +171,112 @@ impl Default for Conventions {
         Conventions {
             lower_case_starts: true,
             trailing_citations: true,
+            quotations: Quotations::Split,
+            single_newlines: SingleNewlines::Auto,
         }
     }
+}
+
+/// Several sentences inside one quotation (`He said, "Stop. Go home." Then he left.`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Quotations {
+    /// Each is a sentence, as the linguists of UD English annotate them:
+    /// `He said, "Stop.` | `Go home."` | `Then he left.`
+    #[default]
+    Split,
+    /// The quotation is not cut: a boundary inside a quotation that closes in the same
+    /// paragraph is not made (`He said, "Stop. Go home."` | `Then he left.`). A quote that
+    /// never closes in its paragraph (a speech running over paragraphs) cuts as `split`.
+    Whole,
+}
+
+/// A single line break inside a paragraph.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SingleNewlines {
+    /// A boundary unless the line looks soft-wrapped: the next line starts in lower case
+    /// after a prose-length line, a trailing space, a comma or hyphen, or an abbreviation
+    /// that cannot end a sentence.
+    #[default]
+    Auto,
+    /// Always a boundary: one sentence or item a line.
+    Break,
+    /// Whitespace, as in text extracted from PDFs: only a list marker or bullet at the
+    /// start of the next line makes a boundary.
+    Space,
+}
+
+/// Longest quotation, in bytes, that [`Quotations::Whole`] keeps in one piece; a longer
+/// "quotation" is more likely two stray quote marks.
+const MAX_QUOTATION: usize = 4096;
+
+/// The quotations of `text` (outermost pairs, opening to closing mark, byte offsets of
+/// the marks), paired within a paragraph: a blank line forgets unclosed marks. ASCII `"`
+/// opens after whitespace, an opening bracket or a dash and before a non-space; it closes
+/// after a non-space and before whitespace or punctuation. Single quotes are left out:
+/// `'` and `’` are mostly apostrophes.
+fn quotations(text: &str) -> Vec<(usize, usize)> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut open: Vec<usize> = Vec::new();
+    let mut prev_nl = false;
+    for (i, ch) in text.char_indices() {
+        let (opens, closes) = match ch {
+            '\n' => {
+                if prev_nl {
+                    open.clear();
+                }
+                prev_nl = true;
+                continue;
+            }
+            '"' => {
+                let before = text[..i].chars().next_back();
+                let after = b.get(i + 1).copied();
+                let ws_before = before.is_none_or(|c| {
+                    c.is_whitespace()
+                        || matches!(c, '(' | '[' | '{' | '-' | '\u{2013}' | '\u{2014}' | '/')
+                });
+                let ws_after = after.is_none_or(|c| c.is_ascii_whitespace());
+                let punct_after = after.is_none_or(|c| {
+                    c.is_ascii_whitespace()
+                        || matches!(
+                            c,
+                            b'.' | b','
+                                | b';'
+                                | b':'
+                                | b'!'
+                                | b'?'
+                                | b')'
+                                | b']'
+                                | b'}'
+                                | b'-'
+                                | b'\''
+                        )
+                }) || after.is_some_and(|c| c >= 0x80);
+                (ws_before && !ws_after, !ws_before && punct_after)
+            }
+            '\u{201C}' | '\u{201E}' | '\u{AB}' => (true, false),
+            '\u{201D}' | '\u{BB}' => (false, true),
+            c => {
+                if !c.is_whitespace() {
+                    prev_nl = false;
+                }
+                continue;
+            }
+        };
+        prev_nl = false;
+        if opens {
+            open.push(i);
+        } else if closes {
+            if let Some(o) = open.pop() {
+                if open.is_empty() && i - o <= MAX_QUOTATION {
+                    out.push((o, i));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Word statistics in the manner of Punkt (Kiss & Strunk 2006), per lower-cased word type
@@ -433,6 +542,12 @@ impl Splitter {
             marker: None,
             hold_end: usize::MAX,
             tok: (0, 0, false),
+            quoted: if self.conv.quotations == Quotations::Whole {
+                quotations(text)
+            } else {
+                Vec::new()
+            },
+            next_quote: 0,
         };
         st.run();
     }
@@ -570,6 +685,10 @@ struct State<'t, 'o> {
     hold_end: usize,
     /// Cache of the whitespace-delimited token last examined: (start, end, url-like).
     tok: (usize, usize, bool),
+    /// Quotations not to cut ([`Quotations::Whole`]; empty otherwise), in order.
+    quoted: Vec<(usize, usize)>,
+    /// First of `quoted` that does not end before the last boundary asked about.
+    next_quote: usize,
 }
 
 #[inline]
@@ -794,7 +913,12 @@ impl State<'_, '_> {
         if self.start >= c || q >= len {
             return after;
         }
-        if !self.joins_lines(prev_line_start, c, q) {
+        let joins = match self.sp.conv.single_newlines {
+            SingleNewlines::Auto => self.joins_lines(prev_line_start, c, q),
+            SingleNewlines::Break => false,
+            SingleNewlines::Space => !self.list_marker_at(q),
+        };
+        if !joins {
             self.emit(c);
         }
         after
@@ -1249,9 +1373,25 @@ impl State<'_, '_> {
             self.ellipsis(c, run_end, e, close, attached, dots, spaced)
         };
         if let Some(at) = cut {
-            self.emit(at);
+            if !self.inside_quotation(at) {
+                self.emit(at);
+            }
         }
         resume
+    }
+
+    /// True when a boundary at `at` would cut a quotation that [`Quotations::Whole`]
+    /// keeps. Boundaries are asked about in increasing order, so one cursor suffices.
+    fn inside_quotation(&mut self, at: usize) -> bool {
+        while let Some(&(_, close)) = self.quoted.get(self.next_quote) {
+            if close >= at {
+                break;
+            }
+            self.next_quote += 1;
+        }
+        self.quoted
+            .get(self.next_quote)
+            .is_some_and(|&(open, close)| open < at && at <= close)
     }
 
     /// `?`/`!` clusters (possibly mixed with dots).
@@ -1841,6 +1981,7 @@ mod tests {
         let off = Conventions {
             lower_case_starts: false,
             trailing_citations: false,
+            ..Conventions::default()
         };
         let sp = Splitter::with_stats(&lang, WordStats::english(), off).expect("splitter");
         assert_eq!(
@@ -1858,6 +1999,114 @@ mod tests {
             [
                 "we got there late. it was dark. is it open?",
                 "we could go."
+            ]
+        );
+    }
+
+    fn with_conventions(conv: Conventions) -> Splitter {
+        let lang = LangData::from_toml_str(EN_TOML).expect("en.toml");
+        Splitter::with_stats(&lang, WordStats::english(), conv).expect("splitter")
+    }
+
+    #[test]
+    fn quotations_split_or_kept_whole() {
+        let text = "The guide turned round. \u{201C}Stay close. The path is narrow here.\u{201D} We followed her.";
+        assert_eq!(
+            en().split(text),
+            [
+                "The guide turned round.",
+                "\u{201C}Stay close.",
+                "The path is narrow here.\u{201D}",
+                "We followed her."
+            ]
+        );
+        let whole = with_conventions(Conventions {
+            quotations: Quotations::Whole,
+            ..Conventions::default()
+        });
+        assert_eq!(
+            whole.split(text),
+            [
+                "The guide turned round.",
+                "\u{201C}Stay close. The path is narrow here.\u{201D}",
+                "We followed her."
+            ]
+        );
+        // ASCII marks pair by their side; a quotation ending mid-sentence stays in it.
+        assert_eq!(
+            whole.split("She wrote \"Back soon. Feed the cat.\" on the door. Nobody did."),
+            [
+                "She wrote \"Back soon. Feed the cat.\" on the door.",
+                "Nobody did."
+            ]
+        );
+        // Nested marks: the outer pair decides.
+        assert_eq!(
+            whole.split(
+                "He said, \u{201C}They shouted \"Run!\" Then all was quiet.\u{201D} It was late."
+            ),
+            [
+                "He said, \u{201C}They shouted \"Run!\" Then all was quiet.\u{201D}",
+                "It was late."
+            ]
+        );
+        // A quote that does not close in its paragraph (a speech running on) cuts as
+        // usual, and a blank line forgets it.
+        assert_eq!(
+            whole.split("\u{201C}We begin at dawn. Bring water.\n\nThe march was long. \u{201D}Rest now.\u{201D}"),
+            [
+                "\u{201C}We begin at dawn.",
+                "Bring water.",
+                "The march was long.",
+                "\u{201D}Rest now.\u{201D}"
+            ]
+        );
+        // Inches and stray marks do not open a quotation.
+        assert_eq!(
+            whole.split("The board is 12\" wide. Cut it twice. Then \"sand it.\""),
+            [
+                "The board is 12\" wide.",
+                "Cut it twice.",
+                "Then \"sand it.\""
+            ]
+        );
+    }
+
+    #[test]
+    fn single_newlines_auto_break_or_space() {
+        let text =
+            "Shopping list for the week\nTwo loaves of bread\nthe milk is in the\nfridge already.";
+        assert_eq!(
+            en().split(text),
+            [
+                "Shopping list for the week",
+                "Two loaves of bread\nthe milk is in the\nfridge already."
+            ]
+        );
+        let brk = with_conventions(Conventions {
+            single_newlines: SingleNewlines::Break,
+            ..Conventions::default()
+        });
+        assert_eq!(
+            brk.split(text),
+            [
+                "Shopping list for the week",
+                "Two loaves of bread",
+                "the milk is in the",
+                "fridge already."
+            ]
+        );
+        let space = with_conventions(Conventions {
+            single_newlines: SingleNewlines::Space,
+            ..Conventions::default()
+        });
+        assert_eq!(
+            space.split("The results were\nclear. We stopped the\nTrial early.\n- first item\n- second item"),
+            [
+                "The results were\nclear.",
+                "We stopped the\nTrial early.",
+                "- first item",
+                "- second item"
             ]
         );
     }

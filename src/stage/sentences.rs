@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::corpus::CorpusProfile;
 use crate::document::Document;
-use crate::sbd::{Conventions, LangData, Splitter, WordStats};
+use crate::sbd::{Conventions, LangData, Quotations, SingleNewlines, Splitter, WordStats};
 use crate::stage::{BuildError, Stage};
 use crate::stats::StageStats;
 
@@ -32,6 +32,41 @@ impl BuiltinLanguage {
     }
 }
 
+/// Bundles of sentence conventions, for the kinds of text that write them differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Preset {
+    /// Real text as UD English annotates it (web text, mail, reviews, news, fiction):
+    /// lower-case starts, trailing citations, quotations split, single newlines `auto`.
+    #[default]
+    Web,
+    /// Edited prose (books, newspapers, the Golden Rules): a period before a lower-case
+    /// word is an abbreviation's, citation marks start the next sentence.
+    Edited,
+    /// Text extracted from PDFs: `edited`, and a single newline is a space.
+    Pdf,
+}
+
+impl Preset {
+    /// The conventions of this preset.
+    pub fn conventions(self) -> Conventions {
+        let web = Conventions::default();
+        let edited = Conventions {
+            lower_case_starts: false,
+            trailing_citations: false,
+            ..web
+        };
+        match self {
+            Preset::Web => web,
+            Preset::Edited => edited,
+            Preset::Pdf => Conventions {
+                single_newlines: SingleNewlines::Space,
+                ..edited
+            },
+        }
+    }
+}
+
 /// Options of the `sentences` stage.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -47,16 +82,27 @@ pub struct SentencesConfig {
     /// added to the language's list.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub extra_abbreviations: Vec<String>,
+    /// A bundle of the conventions below; a key given beside it overrides it. Default
+    /// `web`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<Preset>,
     /// A terminal before a lower-case word ends the sentence (informal text): after `?`,
     /// after `!` unless it ends a name (`Jeopardy! host`), after `.` when the word before
     /// is an ordinary word by the word statistics; never before a closing quote.
-    /// Default true; false is the convention of the Golden Rules and edited prose.
-    #[serde(default = "yes")]
-    pub lower_case_starts: bool,
+    /// `web`: true; `edited`, `pdf`: false, the convention of edited prose.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lower_case_starts: Option<bool>,
     /// Citation marks after a sentence end (`[6]`, `[...]`) belong to the sentence
-    /// before. Default true.
-    #[serde(default = "yes")]
-    pub trailing_citations: bool,
+    /// before. `web`: true; `edited`, `pdf`: false (they start the next one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trailing_citations: Option<bool>,
+    /// Several sentences inside one quotation: `split` (every preset) or `whole`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quotations: Option<Quotations>,
+    /// A single line break inside a paragraph: `auto` (`web`, `edited`), `break` or
+    /// `space` (`pdf`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub single_newlines: Option<SingleNewlines>,
     /// Add the word counts of the corpus being cleaned (gathered in pass 1,
     /// the corpus profile) to the built-in word statistics. Default true;
     /// it makes pass 1 run even without a boilerplate stage that reads the
@@ -75,8 +121,11 @@ impl Default for SentencesConfig {
             language: None,
             language_file: None,
             extra_abbreviations: Vec::new(),
-            lower_case_starts: true,
-            trailing_citations: true,
+            preset: None,
+            lower_case_starts: None,
+            trailing_citations: None,
+            quotations: None,
+            single_newlines: None,
             corpus_statistics: true,
         }
     }
@@ -123,6 +172,17 @@ impl SentencesConfig {
         })
     }
 
+    /// The conventions this config asks for: the preset's, with the keys given beside it.
+    pub fn conventions(&self) -> Conventions {
+        let base = self.preset.unwrap_or_default().conventions();
+        Conventions {
+            lower_case_starts: self.lower_case_starts.unwrap_or(base.lower_case_starts),
+            trailing_citations: self.trailing_citations.unwrap_or(base.trailing_citations),
+            quotations: self.quotations.unwrap_or(base.quotations),
+            single_newlines: self.single_newlines.unwrap_or(base.single_newlines),
+        }
+    }
+
     /// True when the stage reads the corpus profile (its word counts).
     pub fn needs_corpus_profile(&self) -> bool {
         self.corpus_statistics
@@ -140,10 +200,7 @@ impl SentencesConfig {
             (Some(_), _) => WordStats::default(),
             (None, None | Some(BuiltinLanguage::En)) => WordStats::english(),
         };
-        let conv = Conventions {
-            lower_case_starts: self.lower_case_starts,
-            trailing_citations: self.trailing_citations,
-        };
+        let conv = self.conventions();
         Splitter::with_stats(&lang, stats, conv).map_err(|e| BuildError::new("language", e))
     }
 }
@@ -192,5 +249,41 @@ impl Stage for Sentences {
             at += line.text.len() + 2;
         }
         doc.set_sentences(spans);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(toml_text: &str) -> SentencesConfig {
+        toml::from_str(toml_text).expect("valid sentences config")
+    }
+
+    #[test]
+    fn a_preset_bundles_conventions_and_keys_override_it() {
+        assert_eq!(config("").conventions(), Conventions::default());
+        let edited = config("preset = \"edited\"").conventions();
+        assert!(!edited.lower_case_starts && !edited.trailing_citations);
+        assert_eq!(edited.single_newlines, SingleNewlines::Auto);
+        let pdf = config("preset = \"pdf\"\nquotations = \"whole\"").conventions();
+        assert_eq!(pdf.single_newlines, SingleNewlines::Space);
+        assert_eq!(pdf.quotations, Quotations::Whole);
+        assert!(!pdf.lower_case_starts);
+        let mixed = config("preset = \"edited\"\nlower_case_starts = true").conventions();
+        assert!(mixed.lower_case_starts && !mixed.trailing_citations);
+        assert!(toml::from_str::<SentencesConfig>("preset = \"golden\"").is_err());
+        assert!(toml::from_str::<SentencesConfig>("single_newlines = \"never\"").is_err());
+    }
+
+    #[test]
+    fn the_built_stage_splits_by_its_conventions() {
+        let text = "we left at noon. it rained all day.";
+        let split = |cfg: &SentencesConfig| {
+            let stage = cfg.build(Path::new(".")).expect("builds");
+            stage.splitter().split(text).len()
+        };
+        assert_eq!(split(&config("")), 2);
+        assert_eq!(split(&config("preset = \"edited\"")), 1);
     }
 }
