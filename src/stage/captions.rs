@@ -5,7 +5,7 @@
 //! A glued line is cut back to one copy, and a line equal to one of the
 //! previous `window` kept paragraphs is removed; the first copy stays.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::num::NonZeroUsize;
 
@@ -135,32 +135,136 @@ impl Stage for Captions {
             }) as u64;
         }
         let window = self.cfg.window.get();
-        // Decide first (indices of the last `window` kept lines, oldest
-        // first), then remove: the comparison needs the kept lines' text.
-        let lines = doc.lines();
-        let mut repeated = vec![false; lines.len()];
-        let mut recent: VecDeque<usize> = VecDeque::with_capacity(window + 1);
-        // Long kept lines seen so far, for copies beyond the window.
-        let mut long_seen: HashSet<&str, BuildHasherDefault<LineHasher>> = HashSet::default();
         let min_words = self.cfg.anywhere_min_words.get();
+        // Decide first, then remove: the comparisons need the kept lines' text.
+        let lines = doc.lines();
+        let mut repeated: Vec<Option<Reason>> = vec![None; lines.len()];
+        // Indices of the last `window` kept lines, oldest first.
+        let mut recent: VecDeque<usize> = VecDeque::with_capacity(window + 1);
+        // Long kept lines seen so far (for copies beyond the window), and the
+        // pairs (first copy, later copy) they found.
+        let mut long_seen: HashMap<&str, usize, BuildHasherDefault<LineHasher>> =
+            HashMap::default();
+        let mut copies: Vec<(usize, usize)> = Vec::new();
+        // The document-title line that scrapers print first ("Headline | Site");
+        // the headline printed again below it is its copy.
+        let title = lines.first().map(|l| l.text.as_str()).filter(|t| {
+            t.len() <= MAX_TITLE_BYTES && t.split_whitespace().nth(MAX_TITLE_WORDS).is_none()
+        });
         for (i, line) in lines.iter().enumerate() {
             let text = line.text.as_str();
-            if recent.iter().any(|&j| lines[j].text == text) || long_seen.contains(text) {
-                repeated[i] = true;
+            if recent.iter().any(|&j| lines[j].text == text) {
+                repeated[i] = Some(Reason::RepeatedLine);
+                continue;
+            }
+            if let Some(&first) = long_seen.get(text) {
+                repeated[i] = Some(Reason::RepeatedLine);
+                copies.push((first, i));
+                continue;
+            }
+            if i > 0 && title.is_some_and(|t| names_headline(t, text)) {
+                repeated[i] = Some(Reason::Rule("title_copy".into()));
                 continue;
             }
             if text.split_whitespace().nth(min_words - 1).is_some() {
-                long_seen.insert(text);
+                long_seen.insert(text, i);
             }
             if recent.len() == window {
                 recent.pop_front();
             }
             recent.push_back(i);
         }
-        if repeated.contains(&true) {
-            stats.lines_removed += doc.remove_lines(self.name(), |i, _| {
-                repeated[i].then_some(Reason::RepeatedLine)
-            }) as u64;
+        for &(first, copy) in &copies {
+            mark_copied_block(lines, &mut repeated, first, copy);
+        }
+        if repeated.iter().any(Option::is_some) {
+            stats.lines_removed += doc.remove_lines(self.name(), |i, _| repeated[i].take()) as u64;
+        }
+    }
+}
+
+/// A document-title line longer than this is not one.
+const MAX_TITLE_BYTES: usize = 300;
+/// Nor one of more words than this.
+const MAX_TITLE_WORDS: usize = 30;
+/// How many kept lines around a copied paragraph are compared with those
+/// around its first copy.
+const BLOCK_REACH: usize = 3;
+
+/// True when `line` is the headline that the document-title line `title`
+/// names: the same text, or the text with a site name set off by a
+/// separator (`Headline | Site`, `Site: Headline`, `Headline- Agency`).
+/// The headline must have two words or more and be at least half the
+/// title.
+fn names_headline(title: &str, line: &str) -> bool {
+    const SEPARATORS: &[char] = &[
+        '|', '-', '\u{2013}', '\u{2014}', ':', '\u{bb}', '\u{b7}', '/', '~',
+    ];
+    if line.len() < 8 || line.split_whitespace().nth(1).is_none() {
+        return false;
+    }
+    if title == line {
+        return true;
+    }
+    let set_off = |affix: &str| {
+        let a = affix.trim();
+        !a.is_empty()
+            && (a.starts_with(SEPARATORS) || a.ends_with(SEPARATORS))
+            && !a.trim_matches(SEPARATORS).trim().is_empty()
+    };
+    // The headline is the larger part: a site name, or a subtitle after a
+    // colon, is never taken for it.
+    if line.len() * 2 < title.len() {
+        return false;
+    }
+    if let Some(rest) = title.strip_prefix(line) {
+        // A word cut in two is no headline ("Rain" in "Rainfall | Site").
+        return rest.starts_with([' ', '|', '-', ':', '\u{2013}', '\u{2014}']) && set_off(rest);
+    }
+    if let Some(head) = title.strip_suffix(line) {
+        // What precedes is a site or section name, not a sentence.
+        return head.ends_with([' ', '|', ':', '\u{bb}'])
+            && set_off(head)
+            && !head
+                .trim_end()
+                .trim_end_matches(SEPARATORS)
+                .ends_with(['.', '?', '!']);
+    }
+    false
+}
+
+/// A paragraph printed twice (a teaser above the article, a page printed
+/// twice) takes its short neighbours with it: up to [`BLOCK_REACH`] kept
+/// lines before and after the later copy that equal kept lines as near the
+/// first copy (its headline, dateline, credit) are copies too. Short lines
+/// elsewhere are only compared within the window, as lines that
+/// legitimately recur are.
+fn mark_copied_block(
+    lines: &[crate::document::Line],
+    repeated: &mut [Option<Reason>],
+    first: usize,
+    copy: usize,
+) {
+    let kept_near = |repeated: &[Option<Reason>], from: usize, back: bool| -> Vec<usize> {
+        let it: Box<dyn Iterator<Item = usize>> = if back {
+            Box::new((0..from).rev())
+        } else {
+            Box::new(from + 1..lines.len())
+        };
+        it.filter(|&k| repeated[k].is_none())
+            .take(BLOCK_REACH)
+            .collect()
+    };
+    for back in [true, false] {
+        let around_first = kept_near(repeated, first, back);
+        for k in kept_near(repeated, copy, back) {
+            if k > first
+                && around_first
+                    .iter()
+                    .any(|&f| f != k && f < k && lines[f].text == lines[k].text)
+            {
+                repeated[k] = Some(Reason::Rule("copied_block".into()));
+            }
         }
     }
 }
@@ -201,6 +305,43 @@ mod tests {
         assert_eq!(
             run(&t),
             [caption, "Pros", "One.", "Two.", "Three.", "Four.", "Pros"]
+        );
+    }
+
+    #[test]
+    fn the_headline_below_its_document_title_is_a_copy() {
+        let t = "Harbour ferry fares rise again | The Coast Gazette\nHarbour ferry fares rise again\nFares rise by a tenth from May.";
+        assert_eq!(
+            run(t),
+            [
+                "Harbour ferry fares rise again | The Coast Gazette",
+                "Fares rise by a tenth from May."
+            ]
+        );
+        // A site name or a subtitle after a colon is not the headline.
+        let t =
+            "Field Notes: Winter birds of the estuary\nField Notes\nThe first frost came early.";
+        assert_eq!(run(t).len(), 3);
+        let t = "Rights of tenants: a short guide\na short guide\nRead on.";
+        assert_eq!(run(t).len(), 3);
+    }
+
+    #[test]
+    fn a_paragraph_printed_twice_takes_its_headline_and_dateline_along() {
+        let para =
+            "The council approved the new bus lanes on Tuesday after a long debate about parking.";
+        let t = format!(
+            "Bus lanes approved\nMillbrook, May 3\n{para}\nOther news\nBus lanes approved\nMillbrook, May 3\n{para}\nMore follows."
+        );
+        assert_eq!(
+            run(&t),
+            [
+                "Bus lanes approved",
+                "Millbrook, May 3",
+                para,
+                "Other news",
+                "More follows."
+            ]
         );
     }
 
