@@ -4,6 +4,10 @@
 //! caption) or glue the two copies into one line ("Ian ThomasIan Thomas").
 //! A glued line is cut back to one copy, and a line equal to one of the
 //! previous `window` kept paragraphs is removed; the first copy stays.
+//! Lines compare by a key that ignores case, punctuation and spacing, so
+//! near-exact copies count; long lines compare across the whole document,
+//! and the headline below a document-title line, and the short lines
+//! around a paragraph printed twice, are copies too.
 
 use std::collections::{HashMap, VecDeque};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -37,6 +41,15 @@ pub struct CaptionsConfig {
     /// compared within `window`. Default 8.
     #[serde(default = "default_min_repeat_words")]
     pub anywhere_min_words: NonZeroUsize,
+    /// A line whose letters and digits (with one space between words) are
+    /// fewer than this is never removed as a nearby repeat: short replies
+    /// ("Yes.", "No, sir.") recur in dialogue. Default 10.
+    #[serde(default = "default_min_repeat_chars")]
+    pub min_repeat_chars: usize,
+}
+
+fn default_min_repeat_chars() -> usize {
+    10
 }
 
 fn default_min_repeat_words() -> NonZeroUsize {
@@ -62,6 +75,7 @@ impl Default for CaptionsConfig {
             unglue: true,
             min_glued_chars: default_min_glued(),
             anywhere_min_words: default_min_repeat_words(),
+            min_repeat_chars: default_min_repeat_chars(),
         }
     }
 }
@@ -93,10 +107,19 @@ pub fn unglue(line: &str, min_chars: usize) -> Option<&str> {
 
 fn unglue_once(line: &str, min_chars: usize) -> Option<&str> {
     let half = line.len() / 2;
-    if line.len() % 2 != 0 || !line.is_char_boundary(half) {
+    if !line.is_char_boundary(half) {
         return None;
     }
-    let (a, b) = line.split_at(half);
+    let (a, b) = if line.len() % 2 == 0 {
+        line.split_at(half)
+    } else {
+        // Copies joined by a space are halved only when each has
+        // MIN_SPACED_WORDS words: "Bora Bora" and "New York New York" stay.
+        let (a, b) = (&line[..half], &line[half..]);
+        let b = b.strip_prefix(' ')?;
+        a.split_whitespace().nth(MIN_SPACED_WORDS - 1)?;
+        (a, b)
+    };
     if a != b || a.chars().count() < min_chars {
         return None;
     }
@@ -104,17 +127,23 @@ fn unglue_once(line: &str, min_chars: usize) -> Option<&str> {
     (first.is_uppercase() || first.is_numeric()).then_some(a)
 }
 
-/// Hashes a whole line in one xxh3 call: the set of long lines holds
-/// paragraphs, and std's SipHash over them was most of the stage's time.
-#[derive(Default)]
-struct LineHasher(u64);
+/// Fewest words in each of two copies joined by a space.
+const MIN_SPACED_WORDS: usize = 3;
 
-impl Hasher for LineHasher {
+/// Passes on the keys' xxh3 hashes as they are: hashing them again with
+/// std's SipHash was most of the stage's time.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl Hasher for Prehashed {
     fn finish(&self) -> u64 {
         self.0
     }
     fn write(&mut self, bytes: &[u8]) {
         self.0 = xxhash_rust::xxh3::xxh3_64_with_seed(bytes, self.0);
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
     }
 }
 
@@ -134,54 +163,125 @@ impl Stage for Captions {
                 None => false,
             }) as u64;
         }
+        // A removal shifts the window over lines the scan had kept, so the
+        // scan runs again until it removes nothing: cleaning the output again
+        // must find no more copies. Each round only removes, so it ends; the
+        // cap bounds pathological pages.
+        for _ in 0..MAX_ROUNDS {
+            let mut repeated = self.copies(doc.lines());
+            if repeated.iter().all(Option::is_none) {
+                break;
+            }
+            stats.lines_removed += doc.remove_lines(self.name(), |i, _| repeated[i].take()) as u64;
+        }
+    }
+}
+
+impl Captions {
+    /// Which of `lines` are copies, and why. Decided before anything is
+    /// removed: the comparisons need the kept lines' text.
+    fn copies(&self, lines: &[crate::document::Line]) -> Vec<Option<Reason>> {
         let window = self.cfg.window.get();
         let min_words = self.cfg.anywhere_min_words.get();
-        // Decide first, then remove: the comparisons need the kept lines' text.
-        let lines = doc.lines();
+        let min_chars = self.cfg.min_repeat_chars;
         let mut repeated: Vec<Option<Reason>> = vec![None; lines.len()];
-        // Indices of the last `window` kept lines, oldest first.
-        let mut recent: VecDeque<usize> = VecDeque::with_capacity(window + 1);
-        // Long kept lines seen so far (for copies beyond the window), and the
-        // pairs (first copy, later copy) they found.
-        let mut long_seen: HashMap<&str, usize, BuildHasherDefault<LineHasher>> =
-            HashMap::default();
+        // The last `window` kept lines, oldest first, with their keys' hashes.
+        let mut recent: VecDeque<(usize, u64)> = VecDeque::with_capacity(window + 1);
+        // Long kept lines seen so far (for copies beyond the window), by their
+        // keys' hashes, and the pairs (first copy, later copy) they found.
+        let mut long_seen: HashMap<u64, usize, BuildHasherDefault<Prehashed>> = HashMap::default();
         let mut copies: Vec<(usize, usize)> = Vec::new();
         // The document-title line that scrapers print first ("Headline | Site");
         // the headline printed again below it is its copy.
         let title = lines.first().map(|l| l.text.as_str()).filter(|t| {
             t.len() <= MAX_TITLE_BYTES && t.split_whitespace().nth(MAX_TITLE_WORDS).is_none()
         });
+        let mut key = String::new();
         for (i, line) in lines.iter().enumerate() {
             let text = line.text.as_str();
-            if recent.iter().any(|&j| lines[j].text == text) {
+            key.clear();
+            push_key(text, &mut key);
+            let hash = xxhash_rust::xxh3::xxh3_64(key.as_bytes());
+            // A line of no letters or digits (a rule, a lone dash) has an
+            // empty key: it repeats only as the same text.
+            let nearby = if key.is_empty() {
+                recent.iter().any(|&(j, _)| lines[j].text == text)
+            } else {
+                key.len() >= min_chars
+                    && recent
+                        .iter()
+                        .any(|&(j, h)| h == hash && same_key(&lines[j].text, text))
+            };
+            if nearby {
                 repeated[i] = Some(Reason::RepeatedLine);
                 continue;
             }
-            if let Some(&first) = long_seen.get(text) {
-                repeated[i] = Some(Reason::RepeatedLine);
-                copies.push((first, i));
-                continue;
+            let long = text.split_whitespace().nth(min_words - 1).is_some();
+            if long {
+                if let Some(&first) = long_seen
+                    .get(&hash)
+                    .filter(|&&f| same_key(&lines[f].text, text))
+                {
+                    repeated[i] = Some(Reason::RepeatedLine);
+                    copies.push((first, i));
+                    continue;
+                }
             }
             if i > 0 && title.is_some_and(|t| names_headline(t, text)) {
                 repeated[i] = Some(Reason::Rule("title_copy".into()));
                 continue;
             }
-            if text.split_whitespace().nth(min_words - 1).is_some() {
-                long_seen.insert(text, i);
+            if long {
+                long_seen.insert(hash, i);
             }
             if recent.len() == window {
                 recent.pop_front();
             }
-            recent.push_back(i);
+            recent.push_back((i, hash));
         }
         for &(first, copy) in &copies {
             mark_copied_block(lines, &mut repeated, first, copy);
         }
-        if repeated.iter().any(Option::is_some) {
-            stats.lines_removed += doc.remove_lines(self.name(), |i, _| repeated[i].take()) as u64;
+        repeated
+    }
+}
+
+/// Appends the comparison key of `line` to `out`: its letters and digits
+/// in lower case, one space between words, so that copies that differ in
+/// case, punctuation or spacing ("NFAPP's Newsletter : October 1997",
+/// "NFAPP's Newsletter October 1997") compare equal.
+fn push_key(line: &str, out: &mut String) {
+    let mut gap = false;
+    for c in line.chars() {
+        if c.is_alphanumeric() {
+            if gap && !out.is_empty() {
+                out.push(' ');
+            }
+            gap = false;
+            if c.is_ascii() {
+                out.push(c.to_ascii_lowercase());
+            } else {
+                out.extend(c.to_lowercase());
+            }
+        } else {
+            gap = true;
         }
     }
 }
+
+/// True when `a` and `b` have the same comparison key (see [`push_key`]).
+fn same_key(a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    let (mut ka, mut kb) = (String::new(), String::new());
+    push_key(a, &mut ka);
+    push_key(b, &mut kb);
+    ka == kb
+}
+
+/// Rounds of the copy scan at most (see [`Captions::apply`]).
+const MAX_ROUNDS: usize = 4;
 
 /// A document-title line longer than this is not one.
 const MAX_TITLE_BYTES: usize = 300;
@@ -203,7 +303,7 @@ fn names_headline(title: &str, line: &str) -> bool {
     if line.len() < 8 || line.split_whitespace().nth(1).is_none() {
         return false;
     }
-    if title == line {
+    if same_key(title, line) {
         return true;
     }
     let set_off = |affix: &str| {
@@ -212,16 +312,24 @@ fn names_headline(title: &str, line: &str) -> bool {
             && (a.starts_with(SEPARATORS) || a.ends_with(SEPARATORS))
             && !a.trim_matches(SEPARATORS).trim().is_empty()
     };
-    // The headline is the larger part: a site name, or a subtitle after a
-    // colon, is never taken for it.
-    if line.len() * 2 < title.len() {
-        return false;
-    }
+    // The headline is the longest part: a site or section name, or a
+    // subtitle after a colon, is never taken for it.
+    let longest = |affix: &str| {
+        affix
+            .split(SEPARATORS)
+            .all(|part| part.trim().len() <= line.len())
+    };
     if let Some(rest) = title.strip_prefix(line) {
+        if !longest(rest) {
+            return false;
+        }
         // A word cut in two is no headline ("Rain" in "Rainfall | Site").
         return rest.starts_with([' ', '|', '-', ':', '\u{2013}', '\u{2014}']) && set_off(rest);
     }
     if let Some(head) = title.strip_suffix(line) {
+        if !longest(head) {
+            return false;
+        }
         // What precedes is a site or section name, not a sentence.
         return head.ends_with([' ', '|', ':', '\u{bb}'])
             && set_off(head)
@@ -343,6 +451,64 @@ mod tests {
                 "More follows."
             ]
         );
+    }
+
+    #[test]
+    fn removing_a_copied_block_exposes_the_repeats_it_hid() {
+        // Once the copied block goes, the window reaches the earlier "back to
+        // top"; a second clean must find nothing more to remove.
+        let page = "DVDs on sale this week\n\
+            Cast: Robert De Niro, Eddie Murphy, Rene Russo and Will Smith star in this comedy.\n\
+            Rated: PG13 Color\n\
+            Also Available: VHS\n\
+            ^ back to top\n\
+            A detective drama set in a seaside town.\n\
+            Widescreen, with English and French soundtracks.\n\
+            Audio commentary and theatrical trailers.\n\
+            ^ back to top\n\
+            Cast: Robert De Niro, Eddie Murphy, Rene Russo and Will Smith star in this comedy.\n\
+            Rated: PG13 Color\n\
+            Also Available: VHS\n\
+            109 minutes, subtitles in English and Spanish.\n\
+            ^ back to top";
+        let once = run(page);
+        assert_eq!(once.iter().filter(|l| *l == "^ back to top").count(), 2);
+        assert_eq!(once.iter().filter(|l| l.starts_with("Rated")).count(), 1);
+        assert_eq!(run(&once.join("\n")), once);
+    }
+
+    #[test]
+    fn copies_compare_without_case_punctuation_or_spacing() {
+        let t = "Parish Newsletter : March 2004\nThe spring fair raised more this year.\nparish newsletter   March 2004";
+        assert_eq!(run(t).len(), 2);
+        // A title with several site and section parts: the headline is the
+        // longest of them.
+        let t = "Lifeboat crew rescue two walkers | News | Coast | Weather\nLifeboat crew rescue two walkers\nThe pair were cut off by the tide.";
+        assert_eq!(run(t).len(), 2);
+        let t = "Cut off by the tide: a rescue at dawn : Mary Hale's Harbour Notes\nCut off by the tide: a rescue at dawn\nThe pair were cut off.";
+        assert_eq!(run(t).len(), 2);
+        // Rule lines repeat as the same text only.
+        assert_eq!(run("* * *\nShe left.\n- - -").len(), 3);
+        assert_eq!(run("* * *\nShe left.\n* * *").len(), 2);
+    }
+
+    #[test]
+    fn short_replies_that_recur_in_dialogue_stay() {
+        let t = "\"Did you lock the gate?\"\n\"Yes.\"\n\"And the shed?\"\n\"Yes.\"\n\"No, sir.\"\n\"No, sir.\"";
+        assert_eq!(run(t).len(), 6);
+        // A caption of a name is long enough to be a copy.
+        assert_eq!(run("Ian Thomas\nA portrait.\nIan Thomas").len(), 2);
+    }
+
+    #[test]
+    fn copies_joined_by_a_space_are_halved_when_long_enough() {
+        assert_eq!(
+            run("The old mill at dawn The old mill at dawn"),
+            ["The old mill at dawn"]
+        );
+        for w in ["New York New York", "Bye bye", "Sing Sing"] {
+            assert_eq!(run(w), [w], "{w}");
+        }
     }
 
     #[test]

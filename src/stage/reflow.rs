@@ -18,7 +18,7 @@
 //! one-paragraph-per-line pages (their lines have no common width).
 //!
 //! A break is never soft before a list item, a quoted (`>`) or table
-//! (`|`) line, a line indented deeper than the one before (a new
+//! (`|`) line, a menu (`Home | News | Sport`), a line indented deeper than the one before (a new
 //! paragraph or a block), or around lines with tabs or runs of spaces
 //! (tables, code), whatever the mode.
 
@@ -65,7 +65,8 @@ struct Shape {
     /// Blank (only whitespace).
     blank: bool,
     /// Can't take part in a join: tabs or runs of spaces inside (tables,
-    /// code), quoted or table lines, no letter at all (rules, numbers).
+    /// code), quoted or table lines, menus (`Home | News | Sport`), no
+    /// letter at all (rules, numbers).
     rigid: bool,
     /// Starts like a list item.
     item: bool,
@@ -88,6 +89,7 @@ fn shape(line: &str) -> Shape {
         || text.contains("   ")
         || text.starts_with('>')
         || text.starts_with('|')
+        || text.matches(" | ").nth(1).is_some()
         || !text.chars().any(char::is_alphabetic);
     let ends_open = text
         .chars()
@@ -314,6 +316,17 @@ mod tests {
             let j = soft(text, Reflow::Auto);
             assert!(j.iter().all(|&j| j == Join::Break), "{text}: {j:?}");
         }
+    }
+
+    #[test]
+    fn a_menu_is_never_joined_to_its_neighbours() {
+        let text = "Parish Newsletter March 2004\nHome | Events | Newsletters | Contact\nThe spring fair raised more money this year than in any of the last\nten, and the committee thanks everyone who baked, sold or simply came\nalong on the day to spend an afternoon on the green with us.";
+        for mode in [Reflow::On, Reflow::Auto] {
+            let j = soft(text, mode);
+            assert_eq!(j[1], Join::Break, "{mode:?}: {j:?}");
+            assert_eq!(j[2], Join::Break, "{mode:?}: {j:?}");
+        }
+        assert_eq!(soft(text, Reflow::On)[3], Join::Space);
     }
 
     #[test]
