@@ -46,6 +46,12 @@ pub struct CaptionsConfig {
     /// ("Yes.", "No, sir.") recur in dialogue. Default 10.
     #[serde(default = "default_min_repeat_chars")]
     pub min_repeat_chars: usize,
+    /// Drop pull quotes: a sentence line whose text (a quotation without
+    /// its attribution) is inside a longer paragraph of the document.
+    /// Default false: it reads every paragraph again, which costs about a
+    /// quarter of a `clean` run on book text, for a few lines a page.
+    #[serde(default)]
+    pub pull_quotes: bool,
 }
 
 fn default_min_repeat_chars() -> usize {
@@ -76,6 +82,7 @@ impl Default for CaptionsConfig {
             min_glued_chars: default_min_glued(),
             anywhere_min_words: default_min_repeat_words(),
             min_repeat_chars: default_min_repeat_chars(),
+            pull_quotes: false,
         }
     }
 }
@@ -185,8 +192,9 @@ impl Captions {
         let min_words = self.cfg.anywhere_min_words.get();
         let min_chars = self.cfg.min_repeat_chars;
         let mut repeated: Vec<Option<Reason>> = vec![None; lines.len()];
-        // The last `window` kept lines, oldest first, with their keys' hashes.
-        let mut recent: VecDeque<(usize, u64)> = VecDeque::with_capacity(window + 1);
+        // The last `window` kept lines, oldest first, with their [`ends`].
+        let mut recent: VecDeque<(usize, Option<(char, char)>)> =
+            VecDeque::with_capacity(window + 1);
         // Long kept lines seen so far (for copies beyond the window), by their
         // keys' hashes, and the pairs (first copy, later copy) they found.
         let mut long_seen: HashMap<u64, usize, BuildHasherDefault<Prehashed>> = HashMap::default();
@@ -199,29 +207,31 @@ impl Captions {
         let mut key = String::new();
         for (i, line) in lines.iter().enumerate() {
             let text = line.text.as_str();
-            key.clear();
-            push_key(text, &mut key);
-            let hash = xxhash_rust::xxh3::xxh3_64(key.as_bytes());
-            // A line of no letters or digits (a rule, a lone dash) has an
-            // empty key: it repeats only as the same text.
-            let nearby = if key.is_empty() {
-                recent.iter().any(|&(j, _)| lines[j].text == text)
-            } else {
-                key.len() >= min_chars
-                    && recent
-                        .iter()
-                        .any(|&(j, h)| h == hash && same_key(&lines[j].text, text))
-            };
+            // Keys are built only for lines whose ends already agree.
+            let sig = ends(text);
+            let nearby = recent.iter().any(|&(j, s)| {
+                s == sig
+                    && match sig {
+                        // A line of no letters or digits (a rule, a lone
+                        // dash) repeats only as the same text.
+                        None => lines[j].text == text,
+                        Some(_) => same_long_key(&lines[j].text, text, min_chars, &mut key),
+                    }
+            });
             if nearby {
                 repeated[i] = Some(Reason::RepeatedLine);
                 continue;
             }
             let long = text.split_whitespace().nth(min_words - 1).is_some();
+            // Far copies are exact: a paragraph printed twice is the same
+            // text, and hashing its key would read every line again.
+            let hash = if long {
+                xxhash_rust::xxh3::xxh3_64(text.as_bytes())
+            } else {
+                0
+            };
             if long {
-                if let Some(&first) = long_seen
-                    .get(&hash)
-                    .filter(|&&f| same_key(&lines[f].text, text))
-                {
+                if let Some(&first) = long_seen.get(&hash).filter(|&&f| lines[f].text == text) {
                     repeated[i] = Some(Reason::RepeatedLine);
                     copies.push((first, i));
                     continue;
@@ -237,27 +247,205 @@ impl Captions {
             if recent.len() == window {
                 recent.pop_front();
             }
-            recent.push_back((i, hash));
+            recent.push_back((i, sig));
         }
         for &(first, copy) in &copies {
             mark_copied_block(lines, &mut repeated, first, copy);
+        }
+        if self.cfg.pull_quotes {
+            mark_pull_quotes(lines, &mut repeated, &mut key);
         }
         repeated
     }
 }
 
-/// Appends the comparison key of `line` to `out`: its letters and digits
-/// in lower case, one space between words, so that copies that differ in
-/// case, punctuation or spacing ("NFAPP's Newsletter : October 1997",
-/// "NFAPP's Newsletter October 1997") compare equal.
-fn push_key(line: &str, out: &mut String) {
-    let mut gap = false;
+/// Bytes of key on which a pull quote is first matched with the sentence
+/// starts of the paragraphs.
+const PROBE: usize = 32;
+/// Fewest words of a pull quote.
+const MIN_PULL_WORDS: usize = 6;
+
+/// Marks pull quotes: a kept line that is a sentence (it ends like one, or
+/// opens with a quotation mark) and whose text appears inside a longer
+/// kept paragraph of the document, before or after it. Headings and list
+/// items do not end like sentences, so a paragraph that happens to start
+/// with their words keeps them.
+fn mark_pull_quotes(
+    lines: &[crate::document::Line],
+    repeated: &mut [Option<Reason>],
+    buf: &mut String,
+) {
+    let mut quotes: HashMap<u64, Vec<usize>, BuildHasherDefault<Prehashed>> = HashMap::default();
+    for (i, line) in lines.iter().enumerate() {
+        let text = line.text.as_str();
+        let quote = quoted_part(text);
+        if repeated[i].is_none()
+            && quote.split_whitespace().nth(MIN_PULL_WORDS - 1).is_some()
+            && reads_as_quote(text)
+        {
+            if let Some(h) = probe(quote, buf) {
+                quotes.entry(h).or_default().push(i);
+            }
+        }
+    }
+    if quotes.is_empty() {
+        return;
+    }
+    let mut found: Vec<usize> = Vec::new();
+    let (mut whole, mut part) = (String::new(), String::new());
+    let (mut starts, mut offsets) = (Vec::new(), Vec::new());
+    for (p, line) in lines.iter().enumerate() {
+        if repeated[p].is_some() {
+            continue;
+        }
+        let text = line.text.as_str();
+        // One key per paragraph, with the key offsets of its sentence
+        // starts: probing each start afresh read most of the text again.
+        starts.clear();
+        starts.extend(quote_starts(text));
+        starts.sort_unstable();
+        buf.clear();
+        offsets.clear();
+        push_key_marking(text, &starts, buf, &mut offsets);
+        for &off in &offsets {
+            let Some(mut end) = off.checked_add(PROBE).filter(|&e| e <= buf.len()) else {
+                break;
+            };
+            while !buf.is_char_boundary(end) {
+                end -= 1;
+            }
+            let h = xxhash_rust::xxh3::xxh3_64(&buf.as_bytes()[off..end]);
+            let Some(hit) = quotes.get(&h) else {
+                continue;
+            };
+            for &q in hit {
+                if q == p || repeated[q].is_some() || found.contains(&q) {
+                    continue;
+                }
+                // The quote starts and ends where the paragraph pauses:
+                // both keys are fenced by `|`.
+                whole.clear();
+                part.clear();
+                whole.push('|');
+                push_marked_key(text, &mut whole);
+                if !whole.ends_with('|') {
+                    whole.push('|');
+                }
+                part.push('|');
+                push_marked_key(quoted_part(&lines[q].text), &mut part);
+                if !part.ends_with('|') {
+                    part.push('|');
+                }
+                if whole.len() > part.len() && whole.contains(part.as_str()) {
+                    found.push(q);
+                }
+            }
+        }
+    }
+    for q in found {
+        repeated[q] = Some(Reason::Rule("pull_quote".into()));
+    }
+}
+
+/// True when `line` reads as a quoted sentence: it ends with terminal
+/// punctuation (before closing quotes) and is no list item. A teaser cut
+/// short by an ellipsis is not one.
+fn reads_as_quote(line: &str) -> bool {
+    const CLOSERS: &[char] = &['"', '\'', '\u{201d}', '\u{2019}', ')'];
+    let end = line.trim_end_matches(CLOSERS);
+    end.ends_with(['.', '?', '!'])
+        && !end.ends_with("..")
+        && !line.starts_with(['-', '*', '\u{2022}', '\u{b7}'])
+}
+
+/// [`push_key`] that keeps where punctuation was: a run of characters
+/// between words that holds anything but spaces becomes `|`, so that a
+/// match can be held to start and end where the text pauses
+/// ("handling SMS." is no quote of "handling SMS and calls.", while
+/// "whole." quotes "whole,” says").
+fn push_marked_key(line: &str, out: &mut String) {
+    // 0: no gap, 1: spaces only, 2: punctuation.
+    let mut gap = 0u8;
     for c in line.chars() {
+        if c.is_alphanumeric() {
+            match gap {
+                2 => out.push('|'),
+                1 if !out.is_empty() => out.push(' '),
+                _ => {}
+            }
+            gap = 0;
+            if c.is_ascii() {
+                out.push(c.to_ascii_lowercase());
+            } else {
+                out.extend(c.to_lowercase());
+            }
+        } else if !c.is_whitespace() {
+            gap = 2;
+        } else if gap == 0 {
+            gap = 1;
+        }
+    }
+    if gap == 2 {
+        out.push('|');
+    }
+}
+
+/// The part of a pull quote that its paragraph holds: a quotation with a
+/// short attribution after it ("“…,” Cooke said.") is matched by the
+/// quotation alone, which the paragraph may attribute otherwise.
+fn quoted_part(line: &str) -> &str {
+    let Some(rest) = line.strip_prefix(['"', '\u{201c}']) else {
+        return line;
+    };
+    match rest.rfind(['"', '\u{201d}']) {
+        Some(close)
+            if rest[close..]
+                .split_whitespace()
+                .nth(MAX_ATTRIBUTION_WORDS)
+                .is_none() =>
+        {
+            &rest[..close]
+        }
+        _ => line,
+    }
+}
+
+/// Most words of a pull quote's attribution ("he told the committee.").
+const MAX_ATTRIBUTION_WORDS: usize = 8;
+
+/// [`push_key`] that also records, for each byte offset of `starts`
+/// (ascending), the offset in `out` where the key from there begins.
+fn push_key_marking(line: &str, starts: &[usize], out: &mut String, offsets: &mut Vec<usize>) {
+    let bytes = line.as_bytes();
+    let (mut gap, mut mark) = (false, false);
+    let (mut i, mut next) = (0, 0);
+    while i < bytes.len() {
+        while next < starts.len() && starts[next] <= i {
+            mark = true;
+            next += 1;
+        }
+        let b = bytes[i];
+        let (c, len) = if b.is_ascii() {
+            (b as char, 1)
+        } else {
+            match line[i..].chars().next() {
+                Some(c) => (c, c.len_utf8()),
+                None => break,
+            }
+        };
+        i += len;
         if c.is_alphanumeric() {
             if gap && !out.is_empty() {
                 out.push(' ');
             }
             gap = false;
+            if mark {
+                // Two starts before one word record it once.
+                if offsets.last() != Some(&out.len()) {
+                    offsets.push(out.len());
+                }
+                mark = false;
+            }
             if c.is_ascii() {
                 out.push(c.to_ascii_lowercase());
             } else {
@@ -269,10 +457,157 @@ fn push_key(line: &str, out: &mut String) {
     }
 }
 
-/// True when `a` and `b` have the same comparison key (see [`push_key`]).
+/// Hash of the first [`PROBE`] bytes (to a character boundary) of the key
+/// of `text`, or `None` when its key is shorter.
+fn probe(text: &str, buf: &mut String) -> Option<u64> {
+    buf.clear();
+    push_key_upto(text, buf, PROBE);
+    if buf.len() < PROBE {
+        return None;
+    }
+    let mut end = PROBE;
+    while !buf.is_char_boundary(end) {
+        end -= 1;
+    }
+    Some(xxhash_rust::xxh3::xxh3_64(&buf.as_bytes()[..end]))
+}
+
+/// Byte offsets in `line` where a quoted sentence can begin: the start, the
+/// word after the end of a sentence or clause, and an opening quotation
+/// mark after a space. Found from the punctuation (`memchr`), not by
+/// looking at every space: books have a paragraph on every line.
+fn quote_starts(line: &str) -> impl Iterator<Item = usize> + '_ {
+    const CLOSERS: &[u8] = b"\"')";
+    let b = line.as_bytes();
+    let after_end = memchr::memchr3_iter(b'.', b'?', b'!', b)
+        .chain(memchr::memchr2_iter(b':', b';', b))
+        .filter_map(move |i| {
+            let mut j = i + 1;
+            // Closing quotes and brackets belong to the sentence that ends
+            // (`”` and `’` are E2 80 9D and E2 80 99).
+            loop {
+                if b.get(j).is_some_and(|c| CLOSERS.contains(c)) {
+                    j += 1;
+                } else if b[j.min(b.len())..].starts_with(b"\xe2\x80\x9d")
+                    || b[j.min(b.len())..].starts_with(b"\xe2\x80\x99")
+                {
+                    j += 3;
+                } else {
+                    break;
+                }
+            }
+            let spaces = b.get(j..)?.iter().take_while(|&&c| c == b' ').count();
+            (spaces > 0 && j + spaces < b.len()).then_some(j + spaces)
+        });
+    // `"` or `“` (E2 80 9C) after a space.
+    let opening = memchr::memchr2_iter(b'"', 0xe2, b).filter(move |&i| {
+        i > 0 && b[i - 1] == b' ' && (b[i] == b'"' || b[i..].starts_with(b"\xe2\x80\x9c"))
+    });
+    std::iter::once(0).chain(after_end).chain(opening)
+}
+
+/// Appends the comparison key of `line` to `out`: its letters and digits
+/// in lower case, one space between words, so that copies that differ in
+/// case, punctuation or spacing ("NFAPP's Newsletter : October 1997",
+/// "NFAPP's Newsletter October 1997") compare equal.
+fn push_key(line: &str, out: &mut String) {
+    push_key_upto(line, out, usize::MAX);
+}
+
+/// [`push_key`], stopping once `out` holds `limit` bytes or more. ASCII
+/// goes a byte at a time through a table: every line of every document
+/// comes through here, and books are a paragraph a line.
+fn push_key_upto(line: &str, out: &mut String, limit: usize) {
+    let mut key = std::mem::take(out).into_bytes();
+    let bytes = line.as_bytes();
+    let mut gap = false;
+    let mut i = 0;
+    while i < bytes.len() && key.len() < limit {
+        let b = bytes[i];
+        if b.is_ascii() {
+            i += 1;
+            let k = KEY_BYTE[b as usize];
+            if k == 0 {
+                gap = true;
+                continue;
+            }
+            if gap && !key.is_empty() {
+                key.push(b' ');
+            }
+            gap = false;
+            key.push(k);
+            continue;
+        }
+        let Some(c) = line[i..].chars().next() else {
+            break;
+        };
+        i += c.len_utf8();
+        if c.is_alphanumeric() {
+            if gap && !key.is_empty() {
+                key.push(b' ');
+            }
+            gap = false;
+            let mut utf8 = [0u8; 4];
+            for l in c.to_lowercase() {
+                key.extend_from_slice(l.encode_utf8(&mut utf8).as_bytes());
+            }
+        } else {
+            gap = true;
+        }
+    }
+    // Whole characters only went in.
+    *out = String::from_utf8(key).unwrap_or_default();
+}
+
+/// ASCII letters and digits in lower case; 0 for every other ASCII byte.
+static KEY_BYTE: [u8; 128] = {
+    let mut t = [0u8; 128];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        if c.is_ascii_alphanumeric() {
+            t[b] = c.to_ascii_lowercase();
+        }
+        b += 1;
+    }
+    t
+};
+
+/// The first and last letter or digit of `line`, in lower case: lines
+/// with the same key have the same ends, so most pairs are told apart
+/// without building keys. `None` when it has no letter or digit.
+fn ends(line: &str) -> Option<(char, char)> {
+    let lower = |c: char| c.to_lowercase().next().unwrap_or(c);
+    let first = line.chars().find(|c| c.is_alphanumeric())?;
+    let last = line.chars().rev().find(|c| c.is_alphanumeric())?;
+    Some((lower(first), lower(last)))
+}
+
+/// True when `a` and `b` have the same key (see [`same_key`]) and it has
+/// at least `min_chars` bytes.
+fn same_long_key(a: &str, b: &str, min_chars: usize, key: &mut String) -> bool {
+    if !same_key(a, b) {
+        return false;
+    }
+    key.clear();
+    push_key_upto(a, key, min_chars);
+    key.len() >= min_chars
+}
+
+/// Lines longer than this compare as their exact text: near-copies that
+/// differ only in case or punctuation are headlines, captions and short
+/// lines, while building a key for every paragraph of a book was most of
+/// the stage's time.
+const MAX_KEYED_BYTES: usize = 200;
+
+/// True when `a` and `b` have the same comparison key (see [`push_key`]),
+/// or, when either is longer than [`MAX_KEYED_BYTES`], the same text.
 fn same_key(a: &str, b: &str) -> bool {
     if a == b {
         return true;
+    }
+    if a.len() > MAX_KEYED_BYTES || b.len() > MAX_KEYED_BYTES {
+        return false;
     }
     let (mut ka, mut kb) = (String::new(), String::new());
     push_key(a, &mut ka);
@@ -303,7 +638,9 @@ fn names_headline(title: &str, line: &str) -> bool {
     if line.len() < 8 || line.split_whitespace().nth(1).is_none() {
         return false;
     }
-    if same_key(title, line) {
+    // The same key has nearly the same length; most lines are far off and
+    // skip building keys.
+    if line.len().abs_diff(title.len()) <= (title.len() / 4).max(8) && same_key(title, line) {
         return true;
     }
     let set_off = |affix: &str| {
@@ -509,6 +846,42 @@ mod tests {
         for w in ["New York New York", "Bye bye", "Sing Sing"] {
             assert_eq!(run(w), [w], "{w}");
         }
+    }
+
+    fn run_with_pull_quotes(text: &str) -> Vec<String> {
+        let mut doc = Document::new("d", text);
+        CaptionsConfig {
+            pull_quotes: true,
+            ..CaptionsConfig::default()
+        }
+        .build()
+        .apply(&mut doc, &mut StageStats::default());
+        doc.lines().iter().map(|l| l.text.clone()).collect()
+    }
+
+    #[test]
+    fn a_pull_quote_of_a_paragraph_is_a_copy() {
+        let body = "The harbour board met on Monday. \u{201c}We cannot keep the old pier open through another winter,\u{201d} the chairman told members. Repairs would cost more than a new pier.";
+        // Before the paragraph, with another attribution.
+        let t = format!("Pier to close\n\u{201c}We cannot keep the old pier open through another winter,\u{201d} Mr Hale said.\n{body}");
+        assert_eq!(run_with_pull_quotes(&t), ["Pier to close", body]);
+        // After it, as a plain sentence.
+        let t = format!("{body}\nRepairs would cost more than a new pier.");
+        assert_eq!(run_with_pull_quotes(&t), [body]);
+        // Off by default.
+        assert_eq!(run(&t).len(), 2);
+        // A sentence cut from a longer one is not a quote of it, nor is a
+        // heading or a list item whose words start a paragraph.
+        for line in [
+            "The harbour board met on Monday night.",
+            "Repairs would cost more than a new",
+            "- Repairs would cost more than a new pier.",
+        ] {
+            let t = format!("{line}\n{body}");
+            assert_eq!(run_with_pull_quotes(&t).len(), 2, "{line}");
+        }
+        let t = format!("{body}\nThe harbour board met on Monday night.");
+        assert_eq!(run_with_pull_quotes(&t).len(), 2);
     }
 
     #[test]

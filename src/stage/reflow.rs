@@ -89,7 +89,8 @@ fn shape(line: &str) -> Shape {
         || text.contains("   ")
         || text.starts_with('>')
         || text.starts_with('|')
-        || text.matches(" | ").nth(1).is_some()
+        || (memchr::memchr(b'|', text.as_bytes()).is_some()
+            && text.matches(" | ").nth(1).is_some())
         || !text.chars().any(char::is_alphabetic);
     let ends_open = text
         .chars()
