@@ -416,45 +416,7 @@ const MAX_ATTRIBUTION_WORDS: usize = 8;
 /// [`push_key`] that also records, for each byte offset of `starts`
 /// (ascending), the offset in `out` where the key from there begins.
 fn push_key_marking(line: &str, starts: &[usize], out: &mut String, offsets: &mut Vec<usize>) {
-    let bytes = line.as_bytes();
-    let (mut gap, mut mark) = (false, false);
-    let (mut i, mut next) = (0, 0);
-    while i < bytes.len() {
-        while next < starts.len() && starts[next] <= i {
-            mark = true;
-            next += 1;
-        }
-        let b = bytes[i];
-        let (c, len) = if b.is_ascii() {
-            (b as char, 1)
-        } else {
-            match line[i..].chars().next() {
-                Some(c) => (c, c.len_utf8()),
-                None => break,
-            }
-        };
-        i += len;
-        if c.is_alphanumeric() {
-            if gap && !out.is_empty() {
-                out.push(' ');
-            }
-            gap = false;
-            if mark {
-                // Two starts before one word record it once.
-                if offsets.last() != Some(&out.len()) {
-                    offsets.push(out.len());
-                }
-                mark = false;
-            }
-            if c.is_ascii() {
-                out.push(c.to_ascii_lowercase());
-            } else {
-                out.extend(c.to_lowercase());
-            }
-        } else {
-            gap = true;
-        }
-    }
+    push_key_core(line, out, usize::MAX, starts, offsets);
 }
 
 /// Hash of the first [`PROBE`] bytes (to a character boundary) of the key
@@ -518,41 +480,69 @@ fn push_key(line: &str, out: &mut String) {
 /// goes a byte at a time through a table: every line of every document
 /// comes through here, and books are a paragraph a line.
 fn push_key_upto(line: &str, out: &mut String, limit: usize) {
+    push_key_core(line, out, limit, &[], &mut Vec::new());
+}
+
+/// The one key loop behind [`push_key_upto`] and [`push_key_marking`]:
+/// appends the key of `line` to `out` until it holds `limit` bytes, and
+/// records in `offsets` where the key from each byte offset of `starts`
+/// (ascending) begins.
+fn push_key_core(
+    line: &str,
+    out: &mut String,
+    limit: usize,
+    starts: &[usize],
+    offsets: &mut Vec<usize>,
+) {
     let mut key = std::mem::take(out).into_bytes();
     let bytes = line.as_bytes();
-    let mut gap = false;
-    let mut i = 0;
+    let (mut gap, mut mark) = (false, false);
+    let (mut i, mut next) = (0, 0);
     while i < bytes.len() && key.len() < limit {
+        while next < starts.len() && starts[next] <= i {
+            mark = true;
+            next += 1;
+        }
         let b = bytes[i];
-        if b.is_ascii() {
+        let ascii = b.is_ascii();
+        let c = if ascii {
             i += 1;
             let k = KEY_BYTE[b as usize];
             if k == 0 {
                 gap = true;
                 continue;
             }
-            if gap && !key.is_empty() {
-                key.push(b' ');
+            char::from(k)
+        } else {
+            let Some(c) = line[i..].chars().next() else {
+                break;
+            };
+            i += c.len_utf8();
+            if !c.is_alphanumeric() {
+                gap = true;
+                continue;
             }
-            gap = false;
-            key.push(k);
-            continue;
-        }
-        let Some(c) = line[i..].chars().next() else {
-            break;
+            c
         };
-        i += c.len_utf8();
-        if c.is_alphanumeric() {
-            if gap && !key.is_empty() {
-                key.push(b' ');
+        if gap && !key.is_empty() {
+            key.push(b' ');
+        }
+        gap = false;
+        if mark {
+            // Two starts before one word record it once.
+            if offsets.last() != Some(&key.len()) {
+                offsets.push(key.len());
             }
-            gap = false;
+            mark = false;
+        }
+        if ascii {
+            // `c` is already the lower-case byte from the table.
+            key.push(c as u8);
+        } else {
             let mut utf8 = [0u8; 4];
             for l in c.to_lowercase() {
                 key.extend_from_slice(l.encode_utf8(&mut utf8).as_bytes());
             }
-        } else {
-            gap = true;
         }
     }
     // Whole characters only went in.
