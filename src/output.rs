@@ -513,6 +513,12 @@ impl Renderer {
         kinds.observe(doc.fields.iter().filter(|(k, _)| !self.replaces(k)));
     }
 
+    /// The Parquet columns from every carried field's kinds: those this
+    /// renderer frames.
+    pub fn carried_kinds(&self, all: &FieldKinds) -> FieldKinds {
+        all.without(|k| self.replaces(k))
+    }
+
     /// True when the output takes its columns from the first document
     /// (CSV): rendering must wait until [`Renderer::set_csv_fields`].
     pub fn needs_fields(&self) -> bool {
@@ -1448,8 +1454,8 @@ impl Sink for DatasetSink {
         self.spec.format == Format::Parquet && self.preset.is_none()
     }
 
-    fn preview(&mut self, doc: &Document) {
-        self.renderer.observe_fields(&mut self.kinds, doc);
+    fn set_preview(&mut self, kinds: &FieldKinds) {
+        self.kinds = self.renderer.carried_kinds(kinds);
     }
 
     fn set_pool(&mut self, pool: &crate::par::Pool) {

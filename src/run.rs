@@ -22,8 +22,8 @@ use crate::config::{ConfigError, PipelineConfig};
 use crate::corpus::{BatchWords, CorpusProfile, DocLines};
 use crate::document::Document;
 use crate::input::{InputError, InputOptions, InputSpec, Raw, Reader};
-use crate::output::OutputError;
 pub use crate::output::OutputSpec;
+use crate::output::{FieldKinds, OutputError};
 use crate::stage::Pipeline;
 use crate::stats::{Report, StageStats, Stats};
 
@@ -261,11 +261,15 @@ pub(crate) fn profile_part(
         &*pool(opts)?,
         &hidden,
         &mut || Ok(()),
+        None,
     )
 }
 
 /// Pass 1 on `pool`. `check` runs after each batch is handed out, and its
-/// error stops the pass (the pipeline compiling alongside failed).
+/// error stops the pass (the pipeline compiling alongside failed). With
+/// `kinds`, the pass also observes every carried field (see
+/// [`Sink::wants_preview`]), which spares a sink that needs them a pass of
+/// its own.
 fn profile_with(
     reader: impl Iterator<Item = Result<Raw, InputError>> + Send,
     config: &PipelineConfig,
@@ -273,6 +277,7 @@ fn profile_with(
     pool: &rayon::ThreadPool,
     bar: &ProgressBar,
     check: &mut dyn FnMut() -> Result<(), RunError>,
+    kinds: Option<&mut FieldKinds>,
 ) -> Result<CorpusProfile, RunError> {
     let prefix = config.build_profile_prefix()?;
     let cap = config.corpus.max_fingerprints.get();
@@ -287,6 +292,10 @@ fn profile_with(
     let prefix = &prefix;
     let count_words = config.needs_word_counts();
     let sample = config.corpus.word_line_sample;
+    let observe = kinds.is_some();
+    // Each batch's kinds, merged in input order at the end (batches finish
+    // in any order, and column order is order of first appearance).
+    let mut batch_kinds: Vec<FieldKinds> = Vec::new();
     // As in pass 2, batches are jobs on the pool. The workers decode, run
     // the prefix stages and fingerprint the lines; this thread counts the
     // fingerprints as batches finish, in any order: the profile does not
@@ -294,45 +303,58 @@ fn profile_with(
     // than a map per batch merged later.
     with_batches(reader, opts, pool, |batches| {
         pool.in_place_scope(|scope| -> Result<(), RunError> {
-            let (tx, rx) = std::sync::mpsc::channel::<(Vec<DocLines>, BatchWords)>();
+            let (tx, rx) = std::sync::mpsc::channel::<(usize, PassOne)>();
             let mut outstanding = 0;
             let mut docs = 0u64;
-            let mut count = |(part, words): (Vec<DocLines>, BatchWords)| {
+            let mut count = |(index, (part, words, fields)): (usize, PassOne)| {
                 for doc in &part {
                     profile.observe_lines(doc);
                 }
                 profile.observe_words(words);
+                if observe {
+                    if batch_kinds.len() <= index {
+                        batch_kinds.resize_with(index + 1, FieldKinds::default);
+                    }
+                    batch_kinds[index] = fields;
+                }
                 docs += part.len() as u64;
                 bar.set_position(opts.input.read.get());
                 bar.set_message(format!("{docs} docs"));
             };
-            for (batch, _) in batches {
+            for (index, (batch, _)) in batches.enumerate() {
                 let tx = tx.clone();
                 scope.spawn(move |_| {
                     // Each worker counts words into a map of its own, added up
                     // per batch (by addition: the split does not matter).
-                    let (part, words) = batch
+                    // Kinds merge left to right: rayon reduces neighbours
+                    // in order, so a batch's columns keep input order.
+                    let empty = || {
+                        (
+                            Vec::new(),
+                            BatchWords::sampling(sample),
+                            FieldKinds::default(),
+                        )
+                    };
+                    let part = batch
                         .into_par_iter()
                         .filter_map(|r| r.ok()?.decode_for_profile(&opts.input, max_line).ok())
-                        .fold(
-                            || (Vec::new(), BatchWords::sampling(sample)),
-                            |(mut part, mut words), mut doc| {
-                                prefix.apply_uncounted(&mut doc);
-                                let w = count_words.then_some(&mut words);
-                                part.push(DocLines::of_counting(&doc, w));
-                                (part, words)
-                            },
-                        )
-                        .reduce(
-                            || (Vec::new(), BatchWords::sampling(sample)),
-                            |(mut a, mut aw), (b, bw)| {
-                                a.extend(b);
-                                aw.merge(bw);
-                                (a, aw)
-                            },
-                        );
+                        .fold(empty, |(mut part, mut words, mut fields), mut doc| {
+                            if observe {
+                                fields.observe(&doc.fields);
+                            }
+                            prefix.apply_uncounted(&mut doc);
+                            let w = count_words.then_some(&mut words);
+                            part.push(DocLines::of_counting(&doc, w));
+                            (part, words, fields)
+                        })
+                        .reduce(empty, |(mut a, mut aw, mut af), (b, bw, bf)| {
+                            a.extend(b);
+                            aw.merge(bw);
+                            af.merge(&bf);
+                            (a, aw, af)
+                        });
                     // The receiver lives until every job has sent.
-                    let _ = tx.send((part, words));
+                    let _ = tx.send((index, part));
                 });
                 outstanding += 1;
                 while outstanding > in_flight {
@@ -350,37 +372,59 @@ fn profile_with(
             Ok(())
         })
     })?;
+    if let Some(kinds) = kinds {
+        for batch in &batch_kinds {
+            kinds.merge(batch);
+        }
+    }
     Ok(profile)
 }
 
-/// The pass that shows `sink` every document that decodes, in input order
-/// (see [`Sink::wants_preview`]): the workers decode a batch, this thread
-/// hands its documents over. A record that does not decode is left for the
-/// clean pass to report and count.
-fn preview<S: Sink>(
+/// What pass 1 makes of a batch: its documents' lines, their words, and
+/// (when asked) their carried fields' kinds.
+type PassOne = (Vec<DocLines>, BatchWords, FieldKinds);
+
+/// The pass that observes the carried fields of every document that
+/// decodes (see [`Sink::wants_preview`]), when pass 1 does not run: the
+/// workers decode a batch and observe its records, which merge in input
+/// order. A record that does not decode is left for the clean pass to
+/// report and count.
+fn preview(
     reader: impl Iterator<Item = Result<Raw, InputError>> + Send,
-    sink: &mut S,
     opts: &RunOptions,
     pool: &rayon::ThreadPool,
     bar: &ProgressBar,
-) {
+) -> FieldKinds {
+    let mut kinds = FieldKinds::default();
     let mut docs = 0u64;
     with_batches(reader, opts, pool, |batches| {
         for (batch, _) in batches {
-            let decoded: Vec<Document> = pool.install(|| {
+            let (seen, fields) = pool.install(|| {
                 batch
                     .into_par_iter()
                     .filter_map(|r| r.ok()?.decode(&opts.input).ok())
-                    .collect()
+                    .fold(
+                        || (0u64, FieldKinds::default()),
+                        |(n, mut fields), doc| {
+                            fields.observe(&doc.fields);
+                            (n + 1, fields)
+                        },
+                    )
+                    .reduce(
+                        || (0, FieldKinds::default()),
+                        |(n, mut a), (m, b)| {
+                            a.merge(&b);
+                            (n + m, a)
+                        },
+                    )
             });
-            for doc in &decoded {
-                sink.preview(doc);
-            }
-            docs += decoded.len() as u64;
+            kinds.merge(&fields);
+            docs += seen;
             bar.set_position(opts.input.read.get());
             bar.set_message(format!("{docs} docs"));
         }
     });
+    kinds
 }
 
 /// The pipeline compiling as a job on the run's pool while pass 1 reads,
@@ -456,7 +500,9 @@ pub fn clean<S: Sink>(
         None
     };
     let previewed = sink.wants_preview();
-    let passes = 1 + usize::from(config.needs_corpus_profile()) + usize::from(previewed);
+    let own_preview = previewed && !config.needs_corpus_profile();
+    let passes = 1 + usize::from(config.needs_corpus_profile()) + usize::from(own_preview);
+    let mut kinds = FieldKinds::default();
     let mut pass = 0;
     let mut name = |what: &str| {
         pass += 1;
@@ -479,8 +525,16 @@ pub fn clean<S: Sink>(
                 });
                 let mut pending = PendingBuild { rx, done: None };
                 let reader = Reader::new(inputs.to_vec(), opts.input.clone());
-                let profile =
-                    profile_with(reader, config, opts, &pool, &bar, &mut || pending.check())?;
+                let observe = previewed.then_some(&mut kinds);
+                let profile = profile_with(
+                    reader,
+                    config,
+                    opts,
+                    &pool,
+                    &bar,
+                    &mut || pending.check(),
+                    observe,
+                )?;
                 let (pipeline, build_time) = pending.wait()?;
                 Ok((pipeline, build_time, profile))
             })?;
@@ -491,11 +545,14 @@ pub fn clean<S: Sink>(
         let (pipeline, build_time) = pool.install(build);
         (pipeline?, build_time, Duration::ZERO)
     };
-    if previewed {
+    if own_preview {
         let bar = pass_bar(total, opts, name("columns"));
         let reader = Reader::new(inputs.to_vec(), opts.input.clone());
-        preview(reader, sink, opts, &pool, &bar);
+        kinds = preview(reader, opts, &pool, &bar);
         bar.finish_and_clear();
+    }
+    if previewed {
+        sink.set_preview(&kinds);
     }
     let bar = pass_bar(total, opts, name("clean"));
     let reader = Reader::new(inputs.to_vec(), opts.input.clone());
@@ -571,16 +628,17 @@ pub trait Sink {
         false
     }
 
-    /// True when the sink must see every document before [`Sink::begin`]
-    /// (Parquet types its columns over every record), which costs a pass
-    /// over the input: read and decode.
+    /// True when the sink must know the carried fields of every record
+    /// before [`Sink::begin`] (Parquet types its columns over every
+    /// record). Pass 1 observes them when it runs; otherwise it costs a
+    /// pass over the input: read and decode.
     fn wants_preview(&self) -> bool {
         false
     }
 
-    /// Shows the sink one decoded document, in input order, before
-    /// [`Sink::begin`], when [`Sink::wants_preview`].
-    fn preview(&mut self, _doc: &Document) {}
+    /// The kinds of every carried field over the records that decode, in
+    /// input order, before [`Sink::begin`], when [`Sink::wants_preview`].
+    fn set_preview(&mut self, _kinds: &FieldKinds) {}
 
     /// Hands the sink the run's pool, before [`Sink::begin`], for work it
     /// may move off the sequential writer (encoding Parquet row groups).
@@ -655,9 +713,9 @@ impl<S: Sink> Sink for Option<S> {
     fn wants_preview(&self) -> bool {
         self.as_ref().is_some_and(S::wants_preview)
     }
-    fn preview(&mut self, doc: &Document) {
+    fn set_preview(&mut self, kinds: &FieldKinds) {
         if let Some(s) = self.as_mut() {
-            s.preview(doc);
+            s.set_preview(kinds);
         }
     }
     fn set_pool(&mut self, pool: &crate::par::Pool) {
@@ -703,12 +761,12 @@ impl<A: Sink, B: Sink> Sink for (A, B) {
     fn wants_preview(&self) -> bool {
         self.0.wants_preview() || self.1.wants_preview()
     }
-    fn preview(&mut self, doc: &Document) {
+    fn set_preview(&mut self, kinds: &FieldKinds) {
         if self.0.wants_preview() {
-            self.0.preview(doc);
+            self.0.set_preview(kinds);
         }
         if self.1.wants_preview() {
-            self.1.preview(doc);
+            self.1.set_preview(kinds);
         }
     }
     fn set_pool(&mut self, pool: &crate::par::Pool) {
@@ -1012,6 +1070,104 @@ mod tests {
         fn finish(&mut self) -> Result<(), OutputError> {
             self.finished += 1;
             Ok(())
+        }
+    }
+
+    /// Wants every record's carried fields before it begins.
+    #[derive(Default)]
+    struct Columns {
+        kinds: Vec<FieldKinds>,
+    }
+
+    impl Sink for Columns {
+        type Render = ();
+        fn wants_preview(&self) -> bool {
+            true
+        }
+        fn set_preview(&mut self, kinds: &FieldKinds) {
+            self.kinds.push(kinds.clone());
+        }
+        fn begin(&mut self, _: Option<&Document>) -> Result<(), OutputError> {
+            Ok(())
+        }
+        fn write(&mut self, _: &Document, (): ()) -> Result<Option<String>, OutputError> {
+            Ok(None)
+        }
+        fn finish(&mut self) -> Result<(), OutputError> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn carried_fields_are_typed_the_same_in_pass_one_as_in_a_pass_of_their_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("in.jsonl");
+        let mut jsonl = String::new();
+        for i in 0..2000 {
+            let mut rec = serde_json::json!({
+                "id": format!("d{i}"),
+                "text": format!("Report {i} came in late. {}", "More words here. ".repeat(i % 30)),
+                "views": i,
+            });
+            // Fields that first appear, or change kind, batches after the
+            // first: a float among integers, a string among integers, a
+            // field seen only near the end, one that is null throughout.
+            if i % 7 == 3 {
+                rec["score"] = serde_json::json!(i);
+            }
+            if i == 1200 {
+                rec["score"] = serde_json::json!(2.5);
+            }
+            if i == 1000 {
+                rec["mid"] = serde_json::json!("x");
+            }
+            if i == 1900 {
+                rec["views"] = serde_json::json!("many");
+                rec["late"] = serde_json::json!(true);
+            }
+            rec["gone"] = serde_json::Value::Null;
+            jsonl.push_str(&rec.to_string());
+            jsonl.push('\n');
+            if i == 10 {
+                jsonl.push_str("{not json\n");
+            }
+        }
+        std::fs::write(&path, jsonl).unwrap();
+        let inputs = [InputSpec::Jsonl(path.clone())];
+        let with_pass_one = PipelineConfig::default_config();
+        assert!(with_pass_one.needs_corpus_profile());
+        let without = PipelineConfig::from_toml_str(
+            "[[stages]]\ntype = \"normalize\"\n",
+            "t",
+            std::path::Path::new("."),
+        )
+        .unwrap();
+        assert!(!without.needs_corpus_profile());
+        let run = |config: &PipelineConfig, threads: usize| {
+            let opts = RunOptions {
+                threads: Some(threads),
+                batch_bytes: 4 << 10,
+                ..RunOptions::default()
+            };
+            let mut sink = Columns::default();
+            clean(&inputs, config, &mut sink, &opts).unwrap();
+            assert_eq!(sink.kinds.len(), 1, "shown once, before it begins");
+            sink.kinds.remove(0)
+        };
+        let mut want = FieldKinds::default();
+        // What observing every record in turn gives.
+        for rec in std::fs::read_to_string(&path).unwrap().lines() {
+            if let Ok(serde_json::Value::Object(m)) = serde_json::from_str(rec) {
+                want.observe(m.iter().filter(|(k, _)| *k != "id" && *k != "text"));
+            }
+        }
+        for threads in [1, 2, 8] {
+            assert_eq!(
+                run(&with_pass_one, threads),
+                want,
+                "pass 1, {threads} threads"
+            );
+            assert_eq!(run(&without, threads), want, "own pass, {threads} threads");
         }
     }
 

@@ -237,16 +237,35 @@ impl FieldKinds {
     /// Adds one record's carried fields.
     pub fn observe<'a>(&mut self, fields: impl IntoIterator<Item = (&'a String, &'a Value)>) {
         for (k, v) in fields {
-            let kind = Kind::of(v);
-            match self.0.iter_mut().find(|(c, _)| c == k) {
-                Some((_, col)) => {
-                    *col = match (*col, kind) {
-                        (Some(a), Some(b)) => Some(a.join(b)),
-                        (a, b) => a.or(b),
-                    }
+            self.add(k, Kind::of(v));
+        }
+    }
+
+    /// Adds the fields of the records that `later` saw, which come after
+    /// those seen here: kinds join in any order, and columns keep the
+    /// order of first appearance, so observing batches apart and merging
+    /// them in input order gives what observing every record in turn does.
+    pub fn merge(&mut self, later: &FieldKinds) {
+        for (k, kind) in &later.0 {
+            self.add(k, *kind);
+        }
+    }
+
+    /// Leaves out the fields that `drop` names (those an output writes
+    /// anew).
+    pub fn without(&self, drop: impl Fn(&str) -> bool) -> FieldKinds {
+        FieldKinds(self.0.iter().filter(|(k, _)| !drop(k)).cloned().collect())
+    }
+
+    fn add(&mut self, k: &String, kind: Option<Kind>) {
+        match self.0.iter_mut().find(|(c, _)| c == k) {
+            Some((_, col)) => {
+                *col = match (*col, kind) {
+                    (Some(a), Some(b)) => Some(a.join(b)),
+                    (a, b) => a.or(b),
                 }
-                None => self.0.push((k.clone(), kind)),
             }
+            None => self.0.push((k.clone(), kind)),
         }
     }
 
