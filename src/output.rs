@@ -1275,7 +1275,7 @@ impl Destination {
     /// I/O errors; for a directory, an id that cannot be a path.
     pub fn write(&mut self, id: &str, bytes: &[u8]) -> Result<Option<PathBuf>, OutputError> {
         if let Destination::Parquet(p) = self {
-            return p.write(bytes).map(|()| None);
+            return p.write(bytes.to_vec()).map(|()| None);
         }
         self.write_with(id, |w| w.write_all(bytes).map(Ok))
     }
@@ -1368,8 +1368,10 @@ impl Render for Renderer {
             return Ok(Rendered::Streamed);
         }
         // Sized for the text, and its copy in the sentences: growing by
-        // doubling would copy a record several times over.
-        let text = doc.text_len() * if self.with_sentences { 2 } else { 1 };
+        // doubling would copy a record several times over. A Parquet
+        // frame and spans hold the text once.
+        let copies = self.with_sentences && !self.spans && self.format != Format::Parquet;
+        let text = doc.text_len() * if copies { 2 } else { 1 };
         let mut out = Vec::with_capacity(text + text / 32 + 256);
         Renderer::render(self, doc, &mut out)?;
         Ok(Rendered::Bytes(out))
@@ -1503,7 +1505,10 @@ impl Sink for DatasetSink {
                 dest.write(&doc.id, &(bytes.len() as u64).to_le_bytes())?;
                 dest.write(&doc.id, &bytes)?
             }
-            Rendered::Bytes(bytes) => dest.write(&doc.id, &bytes)?,
+            Rendered::Bytes(bytes) => match dest {
+                Destination::Parquet(p) => p.write(bytes).map(|()| None)?,
+                _ => dest.write(&doc.id, &bytes)?,
+            },
             Rendered::Streamed => {
                 let renderer = &self.renderer;
                 dest.write_with(&doc.id, |w| renderer.render_to(doc, w))?

@@ -295,8 +295,10 @@ pub struct ParquetSink {
     layout: Option<Layout>,
     /// Carried columns and their kinds (see [`ParquetSink::set_columns`]).
     columns: Vec<(String, Kind)>,
-    buf: Vec<u8>,
-    ends: Vec<usize>,
+    /// The row group's frames, each as rendered: kept apart, since
+    /// gathering them into one buffer copied every byte and grew (and
+    /// faulted in) a buffer of the row group's size by doubling.
+    frames: Vec<Vec<u8>>,
     text_bytes: usize,
     row_group_text: usize,
     /// Where row groups are encoded; without one, on the calling thread.
@@ -322,8 +324,7 @@ type Encoded = Result<(Vec<ArrowColumnChunk>, Duration), OutputError>;
 
 /// One buffered row group, handed to an encoding job.
 struct Group {
-    buf: Vec<u8>,
-    ends: Vec<usize>,
+    frames: Vec<Vec<u8>>,
     layout: Layout,
     columns: Vec<(String, Kind)>,
     schema: SchemaRef,
@@ -336,16 +337,7 @@ impl Group {
     /// on a pool.
     fn encode(self) -> Encoded {
         let t = crate::par::thread_cpu();
-        let mut start = 0;
-        let frames: Vec<Frame<'_>> = self
-            .ends
-            .iter()
-            .map(|&end| {
-                let f = decode(&self.buf[start..end]);
-                start = end;
-                f
-            })
-            .collect();
+        let frames: Vec<Frame<'_>> = self.frames.iter().map(|f| decode(f)).collect();
         let arrays = match self.layout.unit {
             Unit::Doc => doc_arrays(self.layout, &frames, &self.columns),
             Unit::Sentence => sentence_arrays(&frames),
@@ -409,8 +401,7 @@ impl ParquetSink {
             writer: None,
             layout: None,
             columns: Vec::new(),
-            buf: Vec::new(),
-            ends: Vec::new(),
+            frames: Vec::new(),
             text_bytes: 0,
             row_group_text: ROW_GROUP_TEXT,
             pool: None,
@@ -451,8 +442,8 @@ impl ParquetSink {
     /// A carried field that is not a column or does not fit its type: the
     /// columns were typed from other records than the run writes (a bug,
     /// or a frame from another run); write errors.
-    pub fn write(&mut self, bytes: &[u8]) -> Result<(), OutputError> {
-        let f = decode(bytes);
+    pub fn write(&mut self, bytes: Vec<u8>) -> Result<(), OutputError> {
+        let f = decode(&bytes);
         self.layout.get_or_insert(f.layout);
         for (k, v) in &f.fields {
             let value: Value = serde_json::from_str(v).unwrap_or(Value::Null);
@@ -474,8 +465,7 @@ impl ParquetSink {
             }
         }
         self.text_bytes += f.text.len();
-        self.buf.extend_from_slice(bytes);
-        self.ends.push(self.buf.len());
+        self.frames.push(bytes);
         if self.text_bytes >= self.row_group_text {
             self.flush_group()?;
         }
@@ -544,8 +534,7 @@ impl ParquetSink {
             return Ok(());
         };
         let group = Group {
-            buf: std::mem::take(&mut self.buf),
-            ends: std::mem::take(&mut self.ends),
+            frames: std::mem::take(&mut self.frames),
             layout,
             columns: self.columns.clone(),
             schema: open.schema.clone(),
@@ -722,7 +711,7 @@ impl ParquetSink {
     /// # Errors
     /// Write, sync or rename errors.
     pub fn finish(&mut self) -> Result<(), OutputError> {
-        if !self.ends.is_empty() || self.writer.is_none() {
+        if !self.frames.is_empty() || self.writer.is_none() {
             self.flush_group()?;
         }
         while !self.pending.is_empty() {
@@ -796,7 +785,7 @@ mod tests {
                 |k| k == "sentences" && layout.with_sentences,
                 &mut bytes,
             );
-            results.push(sink.write(&bytes).map_err(|e| e.to_string()));
+            results.push(sink.write(bytes.clone()).map_err(|e| e.to_string()));
         }
         sink.finish().unwrap();
         let file = std::fs::File::open(&path).unwrap();
@@ -910,7 +899,7 @@ mod tests {
         let mut sink = ParquetSink::new(AtomicFile::create(&dir.path().join("y.parquet")).unwrap());
         let mut bytes = Vec::new();
         frame(layout, &docs[3], |_| false, &mut bytes);
-        let err = sink.write(&bytes).unwrap_err().to_string();
+        let err = sink.write(bytes.clone()).unwrap_err().to_string();
         assert!(err.contains("field `m`"), "{err}");
     }
 
@@ -943,7 +932,7 @@ mod tests {
             for d in &docs {
                 let mut bytes = Vec::new();
                 frame(DOC, d, |_| false, &mut bytes);
-                sink.write(&bytes).unwrap();
+                sink.write(bytes.clone()).unwrap();
             }
             sink.finish().unwrap();
             assert!(pool.is_none() || sink.encode_time() > Duration::ZERO);

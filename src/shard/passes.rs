@@ -216,7 +216,7 @@ impl Run {
             let f = std::fs::File::open(&part).map_err(io_err(&part))?;
             let mut r = io::BufReader::with_capacity(1 << 20, f);
             while read_frame(&mut r, &mut frame).map_err(io_err(&part))? {
-                sink.write(&frame)?;
+                sink.write(std::mem::take(&mut frame))?;
             }
         }
         sink.finish()?;
