@@ -1369,10 +1369,18 @@ impl Render for Renderer {
         }
         // Sized for the text, and its copy in the sentences: growing by
         // doubling would copy a record several times over. A Parquet
-        // frame and spans hold the text once.
-        let copies = self.with_sentences && !self.spans && self.format != Format::Parquet;
-        let text = doc.text_len() * if copies { 2 } else { 1 };
-        let mut out = Vec::with_capacity(text + text / 32 + 256);
+        // frame holds the text once, and 16 bytes a sentence.
+        let size = match self.format {
+            Format::Parquet => {
+                let spans = doc.sentences().map_or(0, <[_]>::len);
+                doc.text_len() + 16 * spans + 256
+            }
+            _ => {
+                let text = doc.text_len() * if self.with_sentences { 2 } else { 1 };
+                text + text / 32 + 256
+            }
+        };
+        let mut out = Vec::with_capacity(size);
         Renderer::render(self, doc, &mut out)?;
         Ok(Rendered::Bytes(out))
     }
