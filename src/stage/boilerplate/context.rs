@@ -125,6 +125,7 @@ impl Context<'_> {
         self.comment_threads();
         self.demote_section_headings();
         self.mark_lists();
+        self.teaser_pairs();
         let runs = self.menu_runs();
         let Some((first, last)) = self.body_span(&runs) else {
             // No paragraph at all: only unambiguous menus go.
@@ -609,6 +610,80 @@ impl Context<'_> {
             }
         }
         best.map(|(f, l, _)| (f, l))
+    }
+
+    /// Headlines each followed at once by a one-paragraph summary, three or
+    /// more pairs in a row with no blank line among them, on a page that
+    /// sets its own paragraphs apart with blank lines: a list of other
+    /// stories ("Canada Headlines" under an article), not a part of it. The
+    /// headings and paragraphs of a listicle are laid out as the rest of its
+    /// article is, and a page without blank lines has no layout to depart
+    /// from, so neither qualifies. Runs before the body is chosen, since the
+    /// summaries would otherwise count as body text and such a list is
+    /// often longer than the article it follows.
+    fn teaser_pairs(&mut self) {
+        let n = self.info.len();
+        let max = self.cx.teaser_max_words.get();
+        let head = |l: &LineInfo| {
+            !l.blank
+                && !l.chrome
+                && !l.protected
+                && !l.listed
+                && l.end == End::Open
+                && l.alpha_words >= 3
+                && l.words as usize <= max
+        };
+        // Sentence-shaped by its own words: a summary printed twice on the
+        // page (a story under two section headers) is no body paragraph
+        // for `sentence`, yet it is still a summary.
+        let min_words = self.cx.body_min_words.get();
+        let summary = |l: &LineInfo| {
+            !l.chrome && !l.protected && l.end == End::Sentence && l.words as usize >= min_words
+        };
+        let mut runs = Vec::new();
+        let mut i = 0;
+        while i + 1 < n {
+            let mut j = i;
+            while j + 1 < n && head(&self.info[j]) && summary(&self.info[j + 1]) {
+                j += 2;
+            }
+            if (j - i) / 2 >= self.cx.teaser_run_min.get() {
+                runs.push(i..j);
+                i = j;
+            } else {
+                i += 1;
+            }
+        }
+        if runs.is_empty() {
+            return;
+        }
+        let mut inside = vec![false; n];
+        for r in &runs {
+            inside[r.clone()].fill(true);
+        }
+        // The page's own layout: its other body paragraphs, and how many of
+        // them a blank line sets apart from a neighbour.
+        // The page's edges are no blank lines: they say nothing of layout.
+        let blank = |k: Option<usize>| k.and_then(|k| self.info.get(k)).is_some_and(|l| l.blank);
+        let (mut paragraphs, mut apart) = (0usize, 0usize);
+        for (k, l) in self.info.iter().enumerate() {
+            if inside[k] || !l.sentence || l.chrome {
+                continue;
+            }
+            paragraphs += 1;
+            if blank(k.checked_sub(1)) || blank(Some(k + 1)) {
+                apart += 1;
+            }
+        }
+        if paragraphs < 2 || 3 * apart < 2 * paragraphs {
+            return;
+        }
+        for r in runs {
+            for k in r {
+                self.info[k].chrome = true;
+                self.remove(k, CTX_TEASER);
+            }
+        }
     }
 
     /// Three or more headline-like lines in a row (blank lines allowed) in

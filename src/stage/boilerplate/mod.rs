@@ -1644,6 +1644,70 @@ mod tests {
         );
     }
 
+    /// An arrow at a short line's edge marks a link: under the article it
+    /// heads a list of other pages, which goes with it; a guillemet that
+    /// closes a quotation is no arrow.
+    #[test]
+    fn link_labels_head_lists_of_other_pages() {
+        let bp = default_bp();
+        let doc = format!(
+            "« Back to all stories\n\nNew library opens two years late\n\n{PARA_A}\n\n{PARA_B}\n\n\
+             Le Monde ran it as «Enfin»\n\n{PARA_C}\n\n\
+             Science »\n\nTelescope finds a comet on a long orbit\n\nRain forecast for the weekend\n\n\
+             Next page >>"
+        );
+        assert_kept(
+            &bp,
+            &doc,
+            &["New library opens two years late", "Le Monde ran it as «Enfin»", PARA_C],
+        );
+        assert_removed(
+            &bp,
+            &doc,
+            &[
+                "« Back to all stories",
+                "Science »",
+                "Telescope finds a comet on a long orbit",
+                "Rain forecast for the weekend",
+                "Next page >>",
+            ],
+        );
+    }
+
+    const TEASERS: &str = "Ferry fares to rise in April\n\
+        The operator said the increase of four per cent would pay for two new boats on the island routes.\n\
+        Hospital car park charges dropped\n\
+        Patients and visitors will no longer pay to park at the town's hospital from next month, the trust said.\n\
+        School wins national chess title\n\
+        A team of four pupils beat more than two hundred other schools in the final round in Birmingham.";
+
+    /// Headlines each with a one-line summary, packed without blank lines
+    /// under an article whose paragraphs have them, are a list of other
+    /// stories, even when their text outweighs the article's.
+    #[test]
+    fn headlines_with_summaries_packed_under_an_article_are_a_teaser_list() {
+        let bp = default_bp();
+        let doc = format!("New library opens\n\n{PARA_A}\n\n{PARA_B}\n\n{PARA_C}\n\nIn the region\n{TEASERS}");
+        assert_kept(&bp, &doc, &["New library opens", PARA_A, PARA_B, PARA_C]);
+        let teasers: Vec<&str> = TEASERS.lines().collect();
+        assert_removed(&bp, &doc, &teasers);
+    }
+
+    /// The same headings and paragraphs laid out as the article around them
+    /// is (a listicle), or on a page without any blank lines, stay.
+    #[test]
+    fn headings_with_paragraphs_in_the_article_layout_stay() {
+        let bp = default_bp();
+        let listicle = TEASERS.replace('\n', "\n\n");
+        let spaced = format!("Three things that change this spring\n\n{PARA_A}\n\n{listicle}\n\n{PARA_B}");
+        let tight = format!("Three things that change this spring\n{PARA_A}\n{TEASERS}\n{PARA_B}");
+        for doc in [spaced, tight] {
+            let teasers: Vec<&str> = TEASERS.lines().collect();
+            assert_kept(&bp, &doc, &teasers);
+            assert_kept(&bp, &doc, &[PARA_A, PARA_B]);
+        }
+    }
+
     struct Freq(HashMap<String, u32>);
     impl RepeatLookup for Freq {
         fn doc_frequency(&self, line: &str) -> u32 {
