@@ -42,6 +42,10 @@ pub(super) struct LineInfo {
     /// A rule-matched copyright notice ("© 2012 …", "Copyright 2009 …"):
     /// the page's footer, so the article body ends above it.
     pub(super) copyright: bool,
+    /// No letter or digit ("---", "* * *"): a typographic divider, which
+    /// a rule may remove but which says nothing of where chrome starts
+    /// (an article's own divider sets off its notes or a track list).
+    pub(super) divider: bool,
 }
 
 impl LineInfo {
@@ -62,6 +66,7 @@ impl LineInfo {
         alpha_words: 0,
         stamp: 0,
         copyright: false,
+        divider: false,
     };
 }
 
@@ -202,7 +207,7 @@ impl Context<'_> {
                 section = true;
             }
             if self.out[i].is_some() {
-                chrome_seen = true;
+                chrome_seen |= !l.divider;
                 continue;
             }
             if section {

@@ -967,6 +967,7 @@ impl Boilerplate {
                     .ends_with('?'),
                 alpha_words: shape.alpha_words,
                 copyright: rule.is_some() && is_copyright(line),
+                divider: !line.chars().any(char::is_alphanumeric),
                 stamp: if numbers >= 2 && words <= cx.protect_max_words.get() && !sentence {
                     stamp_skeleton(line)
                 } else {
@@ -1659,7 +1660,11 @@ mod tests {
         assert_kept(
             &bp,
             &doc,
-            &["New library opens two years late", "Le Monde ran it as «Enfin»", PARA_C],
+            &[
+                "New library opens two years late",
+                "Le Monde ran it as «Enfin»",
+                PARA_C,
+            ],
         );
         assert_removed(
             &bp,
@@ -1687,7 +1692,9 @@ mod tests {
     #[test]
     fn headlines_with_summaries_packed_under_an_article_are_a_teaser_list() {
         let bp = default_bp();
-        let doc = format!("New library opens\n\n{PARA_A}\n\n{PARA_B}\n\n{PARA_C}\n\nIn the region\n{TEASERS}");
+        let doc = format!(
+            "New library opens\n\n{PARA_A}\n\n{PARA_B}\n\n{PARA_C}\n\nIn the region\n{TEASERS}"
+        );
         assert_kept(&bp, &doc, &["New library opens", PARA_A, PARA_B, PARA_C]);
         let teasers: Vec<&str> = TEASERS.lines().collect();
         assert_removed(&bp, &doc, &teasers);
@@ -1699,13 +1706,29 @@ mod tests {
     fn headings_with_paragraphs_in_the_article_layout_stay() {
         let bp = default_bp();
         let listicle = TEASERS.replace('\n', "\n\n");
-        let spaced = format!("Three things that change this spring\n\n{PARA_A}\n\n{listicle}\n\n{PARA_B}");
+        let spaced =
+            format!("Three things that change this spring\n\n{PARA_A}\n\n{listicle}\n\n{PARA_B}");
         let tight = format!("Three things that change this spring\n{PARA_A}\n{TEASERS}\n{PARA_B}");
         for doc in [spaced, tight] {
             let teasers: Vec<&str> = TEASERS.lines().collect();
             assert_kept(&bp, &doc, &teasers);
             assert_kept(&bp, &doc, &[PARA_A, PARA_B]);
         }
+    }
+
+    #[test]
+    fn an_articles_own_divider_does_not_start_the_footer() {
+        let bp = default_bp();
+        let doc = format!(
+            "Harbour band returns with a quieter record\n\n{PARA_A}\n\n{PARA_B}\n\n---\n\nTracklist:\n1. Harbour Lights\n2. Low Tide"
+        );
+        assert_kept(
+            &bp,
+            &doc,
+            &["Tracklist:", "1. Harbour Lights", "2. Low Tide"],
+        );
+        assert_kept(&bp, &doc, &[PARA_A, PARA_B]);
+        assert_removed(&bp, &doc, &["---"]);
     }
 
     struct Freq(HashMap<String, u32>);
