@@ -74,6 +74,7 @@ impl LineInfo {
 pub(super) struct Context<'a> {
     pub(super) bp: &'a Boilerplate,
     pub(super) cx: &'a ContextConfig,
+    pub(super) lines: &'a [&'a str],
     pub(super) info: Vec<LineInfo>,
     pub(super) out: &'a mut [Option<RuleId>],
     /// For a line that introduces a list, the end (exclusive) of its
@@ -172,6 +173,12 @@ impl Context<'_> {
             .max()
             .unwrap_or(0)
             .max(self.leading_navigation(&runs, first));
+        // A widget between the header and the body (a font chooser, a
+        // share bar) ends a menu run too; the headline shows where the
+        // header really starts.
+        let header_start = self
+            .headline(header_start, first)
+            .map_or(header_start, |h| h.min(header_start));
         for i in 0..header_start {
             let l = self.info[i];
             if !l.blank
@@ -257,6 +264,78 @@ impl Context<'_> {
             .map(|r| r.end)
             .max()
             .unwrap_or(0)
+    }
+
+    /// When nothing heading-like sits between `before` (the end of the
+    /// navigation) and the body (which starts at `first`), the last line
+    /// before `before` that reads as the article's headline: three or more words,
+    /// no sentence ending, and most of its content words (not function
+    /// words, three letters or more) recur in the body's opening
+    /// paragraphs, as a headline's do ("Dates are set for Clemens" over
+    /// "Roger Clemens will give Congress …"). A menu's labels or a site
+    /// name share little with one article's lead.
+    fn headline(&self, before: usize, first: usize) -> Option<usize> {
+        /// Words of the body's opening that a headline is checked against.
+        const LEAD_WORDS: usize = 300;
+        fn content_words(line: &str) -> impl Iterator<Item = String> + '_ {
+            line.split_whitespace().filter_map(|w| {
+                let w = w.trim_matches(|c: char| !c.is_alphanumeric());
+                let w = w.strip_suffix("'s").unwrap_or(w);
+                if w.chars().count() < 3 || !w.chars().all(char::is_alphanumeric) {
+                    return None;
+                }
+                let mut lower = w.to_lowercase();
+                if super::model::STOP_WORDS
+                    .binary_search(&lower.as_str())
+                    .is_ok()
+                {
+                    return None;
+                }
+                // "Clemens" and "Clemens'", "team" and "teams" are one word.
+                if lower.len() > 3 && lower.ends_with('s') {
+                    lower.pop();
+                }
+                Some(lower)
+            })
+        }
+        let candidate = |i: usize| {
+            let l = &self.info[i];
+            !l.blank
+                && self.out[i].is_none()
+                && !l.sentence
+                && !l.listed
+                && l.words >= 3
+                && matches!(l.end, End::Open)
+        };
+        let upto = before.min(first);
+        // A header below the navigation has its own headline.
+        let heading = |i: usize| {
+            let l = &self.info[i];
+            !l.blank && self.out[i].is_none() && !l.protected && !l.sentence && !l.listed
+        };
+        if (upto..first).any(heading) || !(0..upto).any(candidate) {
+            return None;
+        }
+        let mut lead = std::collections::HashSet::new();
+        let mut words = 0;
+        for i in first..self.info.len() {
+            if words >= LEAD_WORDS {
+                break;
+            }
+            let l = &self.info[i];
+            if l.sentence && !l.chrome && self.out[i].is_none() {
+                words += l.words as usize;
+                lead.extend(content_words(self.lines[i]));
+            }
+        }
+        (0..upto).rev().filter(|&i| candidate(i)).find(|&i| {
+            let (mut total, mut hits) = (0, 0);
+            for w in content_words(self.lines[i]) {
+                total += 1;
+                hits += lead.contains(&w) as usize;
+            }
+            hits >= 2 && hits * 2 >= total
+        })
     }
 
     /// A section label above the headline ("World", "Science") right after the

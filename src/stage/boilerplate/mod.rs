@@ -867,6 +867,7 @@ impl Boilerplate {
             Context {
                 bp: self,
                 cx: &self.context,
+                lines,
                 info,
                 out,
                 list_end: Vec::new(),
@@ -1358,6 +1359,34 @@ mod tests {
                 PARA_B,
                 "What happens next",
                 PARA_C,
+            ]
+        );
+    }
+
+    /// A widget between the header and the body (here a font chooser) ends
+    /// a menu run as the navigation does; the headline above it, known by
+    /// the words it shares with the lead, and the lines under it stay. A
+    /// site name whose words the lead does not use still goes.
+    #[test]
+    fn a_widget_under_the_headline_does_not_take_the_header() {
+        let bp = default_bp();
+        let doc = "Harbour Gazette Online\n\n\
+             Ferry fares to rise for island commuters\n\n\
+             Staff reporter\n\n\
+             Georgia\nVerdana\nTimes New Roman\nArial\n\n\
+             Island commuters will pay more for the ferry from April, when fares rise by \
+             nine per cent on every crossing to the mainland.\n\n\
+             The operator says the rise pays for two new boats, and that commuters with \
+             season tickets will see the smallest increase.\n";
+        assert_eq!(
+            kept(&bp, doc),
+            vec![
+                "Ferry fares to rise for island commuters",
+                "Staff reporter",
+                "Island commuters will pay more for the ferry from April, when fares rise by \
+                 nine per cent on every crossing to the mainland.",
+                "The operator says the rise pays for two new boats, and that commuters with \
+                 season tickets will see the smallest increase.",
             ]
         );
     }

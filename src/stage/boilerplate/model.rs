@@ -85,7 +85,7 @@ const NEIGHBOUR: [&str; 6] = [
 const OFFSETS: [isize; 4] = [-2, -1, 1, 2];
 
 /// Short English function words: a line of prose has many, a menu few.
-const STOP_WORDS: [&str; 48] = [
+pub(super) const STOP_WORDS: [&str; 48] = [
     "a", "about", "after", "all", "an", "and", "are", "as", "at", "be", "been", "but", "by", "can",
     "for", "from", "had", "has", "have", "he", "her", "his", "i", "if", "in", "into", "is", "it",
     "its", "not", "of", "on", "or", "she", "so", "that", "the", "their", "there", "they", "this",
