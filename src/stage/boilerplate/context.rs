@@ -661,39 +661,62 @@ impl Context<'_> {
                 barrier[r.start] = true;
             }
         }
-        let mut best: Option<(usize, usize, usize)> = None; // (first, last, chars)
-        let mut cur: Option<(usize, usize, usize)> = None;
-        let mut split = false;
+        /// A candidate body: first and last paragraph, its words, and
+        /// whether a section header ("Related stories:", "Comments")
+        /// announced it.
+        #[derive(Clone, Copy)]
+        struct Candidate {
+            first: usize,
+            last: usize,
+            words: usize,
+            announced: bool,
+        }
+        // What a section header announces is other pages' summaries or
+        // readers' posts, which can outweigh a short article: such a
+        // candidate needs twice the text of one no header announced.
+        let weight = |c: &Candidate| if c.announced { c.words } else { 2 * c.words };
+        let mut best: Option<Candidate> = None;
+        let mut cur: Option<Candidate> = None;
+        let (mut split, mut announced) = (false, false);
         for (i, l) in self.info.iter().enumerate() {
             if l.section || barrier[i] || l.copyright {
                 split = true;
+                announced |= l.section;
             }
             if l.blank || l.chrome || !l.sentence {
                 continue;
             }
             if split {
                 if let Some(c) = cur.take() {
-                    if best.is_none_or(|b| c.2 > b.2) {
+                    if best.is_none_or(|b| weight(&c) > weight(&b)) {
                         best = Some(c);
                     }
                 }
                 split = false;
             }
-            let weight = l.words as usize;
+            let words = l.words as usize;
             match &mut cur {
                 Some(c) => {
-                    c.1 = i;
-                    c.2 += weight;
+                    c.last = i;
+                    c.words += words;
                 }
-                None => cur = Some((i, i, weight)),
+                None => {
+                    cur = Some(Candidate {
+                        first: i,
+                        last: i,
+                        words,
+                        announced,
+                    });
+                    announced = false;
+                }
             }
         }
         if let Some(c) = cur {
-            if best.is_none_or(|b| c.2 > b.2) {
+            if best.is_none_or(|b| weight(&c) > weight(&b)) {
                 best = Some(c);
             }
         }
-        best.map(|(f, l, _)| (f, l))
+        best.map(|c| (c.first, c.last))
     }
 
     /// Headlines each followed at once by a one-paragraph summary, three or

@@ -1363,6 +1363,34 @@ mod tests {
         );
     }
 
+    /// A list of other stories under a "Related stories:" header, each a
+    /// headline, a summary and a source line, can hold more text than the
+    /// article above it. What a section header announces is not the
+    /// article unless it holds twice the text of what no header announced.
+    #[test]
+    fn related_summaries_under_a_header_do_not_outweigh_the_article() {
+        let bp = default_bp();
+        let stories = [
+            ("Bus lanes to open on the ring road", "The council will open two new bus lanes on the ring road next month, after a year of roadworks that closed one lane in each direction."),
+            ("Market hall gets a new roof", "Traders at the market hall will return in May, when the building reopens with a new roof and a larger space for food stalls than before."),
+            ("School meals go local", "Schools across the district will buy their vegetables from local farms from September, in a scheme that the council says will cut costs."),
+            ("Bridge repairs finish early", "The old river bridge reopened to traffic on Friday, three weeks ahead of plan, after repairs to its piers and a new surface for cyclists."),
+        ];
+        let mut doc = format!("Library to open two years late after funding row\n\n{PARA_A}\n\n{PARA_B}\n\n{PARA_C}\n\nRelated stories:\n\n");
+        for (headline, summary) in stories {
+            doc.push_str(&format!("{headline}\n{summary}\nCity News, January 12\n\n"));
+        }
+        assert_eq!(
+            kept(&bp, &doc),
+            vec![
+                "Library to open two years late after funding row",
+                PARA_A,
+                PARA_B,
+                PARA_C
+            ]
+        );
+    }
+
     /// A widget between the header and the body (here a font chooser) ends
     /// a menu run as the navigation does; the headline above it, known by
     /// the words it shares with the lead, and the lines under it stay. A
