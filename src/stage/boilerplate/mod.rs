@@ -825,6 +825,47 @@ impl Boilerplate {
         best.map(|(group, kind)| RuleId((group * 3 + kind) as u32))
     }
 
+    /// A bar of links printed as one line ("Email | Print |", "Share
+    /// this: Digg | del.icio.us | reddit | Facebook | What's this?"): the
+    /// rule of its first part that a rule matches, when at least two of
+    /// its short parts and a third of them all match one. Rules anchor at
+    /// the start of a line, so without this a bar of known labels was
+    /// known only by its first one. A table row or a headline with its
+    /// site ("Title | Site") has no such parts; a byline bar has a
+    /// protected one.
+    fn match_segments(&self, line: &str, scratch: &mut Scratch) -> Option<RuleId> {
+        /// Most words of one part of a bar.
+        const PART_MAX_WORDS: usize = 6;
+        const SEPARATORS: [char; 3] = ['|', '\u{2022}', '\u{b7}'];
+        if !line.contains(SEPARATORS) {
+            return None;
+        }
+        let (mut parts, mut hits, mut first) = (0, 0, None);
+        for part in line.split(SEPARATORS) {
+            let part = part.trim();
+            if part.is_empty() {
+                continue;
+            }
+            let words = count_words(part);
+            if words > PART_MAX_WORDS {
+                return None;
+            }
+            // A byline or dateline part makes it the article's byline
+            // bar ("by Ann Lee | Comment | August 9, 2012").
+            if !self.protect.is_empty() && self.protect.is_match(part) {
+                return None;
+            }
+            parts += 1;
+            if let Some(rule) = self.match_rule_with(part, words, scratch) {
+                hits += 1;
+                first.get_or_insert(rule);
+            }
+        }
+        (parts >= 2 && hits >= 2 && 3 * hits >= parts)
+            .then_some(first)
+            .flatten()
+    }
+
     /// Classifies the lines of one document.
     ///
     /// `lines`: all lines of the document after normalisation, blank ones included
@@ -921,7 +962,9 @@ impl Boilerplate {
             let words = shape.words;
             let end = line_end(line);
             let numbers = shape.numbers;
-            let rule = self.match_rule_with(line, words, &mut scratch);
+            let rule = self
+                .match_rule_with(line, words, &mut scratch)
+                .or_else(|| self.match_segments(line, &mut scratch));
             let protected = words <= cx.protect_max_words.get()
                 && !self.protect.is_empty()
                 && self.protect.is_match(line);
@@ -1361,6 +1404,36 @@ mod tests {
                 PARA_C,
             ]
         );
+    }
+
+    /// Rules anchor at a line's start; a bar of labels printed as one line
+    /// is judged by its parts. A title with its site, a table row and a
+    /// byline bar are not bars of known labels.
+    #[test]
+    fn a_bar_of_labels_is_known_by_its_parts() {
+        let bp = default_bp();
+        for bar in [
+            "Email | Print |",
+            "Digg it | Facebook | Newsvine | Propeller | Reddit | Stumble! | Print",
+            "Tumblr|Facebook|Twitter",
+            "Email \u{2022} Twitter",
+        ] {
+            assert!(
+                bp.match_segments(bar, &mut Scratch::default()).is_some(),
+                "{bar}"
+            );
+        }
+        for line in [
+            "Ferry fares to rise for island commuters | Harbour Gazette",
+            "Monday | 10:00 | Council chamber",
+            "by Ann Lee | Comment | Email | August 9, 2012",
+            "Email the council with your views, or Print the form | Facebook",
+        ] {
+            assert!(
+                bp.match_segments(line, &mut Scratch::default()).is_none(),
+                "{line}"
+            );
+        }
     }
 
     /// A list of other stories under a "Related stories:" header, each a
