@@ -170,6 +170,12 @@ impl Stage for Captions {
                 None => false,
             }) as u64;
         }
+        // Before any copy goes: the scan keeps the first copy, and a table
+        // of contents comes first.
+        let mut entries = contents_entries(doc.lines());
+        if entries.iter().any(Option::is_some) {
+            stats.lines_removed += doc.remove_lines(self.name(), |i, _| entries[i].take()) as u64;
+        }
         // A removal shifts the window over lines the scan had kept, so the
         // scan runs again until it removes nothing: cleaning the output again
         // must find no more copies. Each round only removes, so it ends; the
@@ -209,7 +215,7 @@ impl Captions {
             let text = line.text.as_str();
             // Keys are built only for lines whose ends already agree.
             let sig = ends(text);
-            let nearby = recent.iter().any(|&(j, s)| {
+            let nearby = recent.iter().find(|&&(j, s)| {
                 s == sig
                     && match sig {
                         // A line of no letters or digits (a rule, a lone
@@ -218,7 +224,7 @@ impl Captions {
                         Some(_) => same_long_key(&lines[j].text, text, min_chars, &mut key),
                     }
             });
-            if nearby {
+            if nearby.is_some() {
                 repeated[i] = Some(Reason::RepeatedLine);
                 continue;
             }
@@ -257,6 +263,119 @@ impl Captions {
         }
         repeated
     }
+}
+
+/// Most words of a table-of-contents entry or a heading.
+const MAX_HEADING_WORDS: usize = 12;
+/// Fewest lines of a table of contents.
+const MIN_CONTENTS_LINES: usize = 3;
+
+fn is_heading_sized(line: &crate::document::Line) -> bool {
+    line.text
+        .split_whitespace()
+        .nth(MAX_HEADING_WORDS)
+        .is_none()
+}
+
+/// True when line `b` followed line `a` in the input with no blank line
+/// between.
+fn adjacent(lines: &[crate::document::Line], a: usize, b: usize) -> bool {
+    !lines[a].text.is_empty()
+        && !lines[b].text.is_empty()
+        && lines[a].origin + lines[a].span == lines[b].origin
+}
+
+/// A line of a block of [`MIN_CONTENTS_LINES`] or more short lines with
+/// no blank line among them: a list of links, such as a table of contents.
+fn is_contents_entry(lines: &[crate::document::Line], j: usize) -> bool {
+    if lines[j].text.is_empty() || !is_heading_sized(&lines[j]) {
+        return false;
+    }
+    let mut n = 1;
+    let mut k = j;
+    while k > 0 && adjacent(lines, k - 1, k) && is_heading_sized(&lines[k - 1]) {
+        k -= 1;
+        n += 1;
+    }
+    k = j;
+    while k + 1 < lines.len() && adjacent(lines, k, k + 1) && is_heading_sized(&lines[k + 1]) {
+        k += 1;
+        n += 1;
+    }
+    n >= MIN_CONTENTS_LINES
+}
+
+/// The entries of a page's table of contents whose headings follow: the
+/// entries of a block of short lines ([`is_contents_entry`]) whose text
+/// (compared by key) returns further down as a heading over a paragraph,
+/// when at least [`MIN_CONTENTS_LINES`] and half of the block's lines do.
+/// The heading is the article's and the entry the copy, where the copy
+/// scan would keep the first. Found on the whole document at once, since
+/// the cleaned text has neither the entries nor their block to find.
+fn contents_entries(lines: &[crate::document::Line]) -> Vec<Option<Reason>> {
+    let mut out = vec![None; lines.len()];
+    // Entries by key, each with the block it belongs to.
+    let mut entries: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
+    // Per block: its size, and its entries whose heading followed.
+    let mut blocks: Vec<(usize, Vec<usize>)> = Vec::new();
+    let mut key = String::new();
+    let mut block_end = 0;
+    for i in 0..lines.len() {
+        if i >= block_end && is_contents_entry(lines, i) {
+            block_end = i + 1;
+            while block_end < lines.len()
+                && adjacent(lines, block_end - 1, block_end)
+                && is_heading_sized(&lines[block_end])
+            {
+                block_end += 1;
+            }
+            blocks.push((block_end - i, Vec::new()));
+        }
+        if i < block_end {
+            key.clear();
+            push_key(&lines[i].text, &mut key);
+            if !key.is_empty() {
+                entries
+                    .entry(key.clone())
+                    .or_default()
+                    .push((blocks.len() - 1, i));
+            }
+        } else if !entries.is_empty() && heads_paragraph(lines, i) {
+            key.clear();
+            push_key(&lines[i].text, &mut key);
+            for (block, j) in entries.remove(&key).unwrap_or_default() {
+                blocks[block].1.push(j);
+            }
+        }
+    }
+    // A block of headings and datelines shares a line or two with the
+    // stories below it; a table of contents is mostly its headings.
+    for (size, found) in blocks {
+        if found.len() >= MIN_CONTENTS_LINES && 2 * found.len() >= size {
+            for j in found {
+                out[j] = Some(Reason::Rule("contents_entry".into()));
+            }
+        }
+    }
+    out
+}
+
+/// A short line set apart from the line above it and followed by a
+/// paragraph: a section heading.
+fn heads_paragraph(lines: &[crate::document::Line], i: usize) -> bool {
+    /// Fewest words of the paragraph under a heading.
+    const MIN_PARAGRAPH_WORDS: usize = 12;
+    is_heading_sized(&lines[i])
+        && (i == 0 || !adjacent(lines, i - 1, i))
+        && lines[i + 1..]
+            .iter()
+            .find(|next| !next.text.is_empty())
+            .is_some_and(|next| {
+                next.text
+                    .split_whitespace()
+                    .nth(MIN_PARAGRAPH_WORDS - 1)
+                    .is_some()
+            })
 }
 
 /// Bytes of key on which a pull quote is first matched with the sentence
@@ -766,6 +885,58 @@ mod tests {
             .build()
             .apply(&mut doc, &mut StageStats::default());
         doc.lines().iter().map(|l| l.text.clone()).collect()
+    }
+
+    /// Through the pipeline's eyes: blank lines are gone, and the input
+    /// line numbers (`origin`) tell which lines stood together.
+    fn run_paragraphs(text: &str) -> Vec<String> {
+        let mut doc = Document::new("d", text);
+        doc.remove_lines("normalize", |_, l| l.is_empty().then_some(Reason::Blank));
+        CaptionsConfig::default()
+            .build()
+            .apply(&mut doc, &mut StageStats::default());
+        doc.lines().iter().map(|l| l.text.clone()).collect()
+    }
+
+    /// A table of contents comes before the headings it lists: the entries
+    /// are the copies, however far below the headings follow. A block of a
+    /// headline and its dateline that shares one line with a story below
+    /// is no table of contents.
+    #[test]
+    fn a_table_of_contents_gives_way_to_its_headings() {
+        let para = |topic: &str| {
+            format!("This part of the guide explains {topic} in plain words, with the dates and the forms you need.")
+        };
+        let doc = format!(
+            "Parking permits\n\nOn this page\n\nWho can apply\nHow much a permit costs\n\
+             How to renew\nVisitor permits\n\nWho can apply\n\n{}\n\nHow much a permit costs\n\n{}\n\n{}\n\n\
+             How to renew\n\n{}\n",
+            para("who can apply"),
+            para("the costs"),
+            para("discounts"),
+            para("renewals")
+        );
+        let got = run_paragraphs(&doc);
+        assert_eq!(
+            &got[..4],
+            [
+                "Parking permits",
+                "On this page",
+                "Visitor permits",
+                "Who can apply"
+            ]
+        );
+        assert!(got.contains(&"How much a permit costs".to_string()));
+        assert!(got.contains(&"How to renew".to_string()));
+        assert_eq!(got.len(), 10);
+
+        let doc = format!(
+            "Fair returns to the park\nafter two years\nRiverside, June 3\n{}\n\n\
+             Riverside, June 3\n\n{}\n",
+            para("the fair"),
+            para("the roads")
+        );
+        assert_eq!(run_paragraphs(&doc).len(), 5);
     }
 
     #[test]
