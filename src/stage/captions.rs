@@ -271,10 +271,14 @@ const MAX_HEADING_WORDS: usize = 12;
 const MIN_CONTENTS_LINES: usize = 3;
 
 fn is_heading_sized(line: &crate::document::Line) -> bool {
-    line.text
-        .split_whitespace()
-        .nth(MAX_HEADING_WORDS)
-        .is_none()
+    /// Longer than any line of MAX_HEADING_WORDS words of text.
+    const MAX_HEADING_BYTES: usize = 300;
+    // Normalised text has one space between words, and every line of a
+    // book comes through here: spaces are counted at SIMD speed.
+    line.text.len() <= MAX_HEADING_BYTES
+        && memchr::memchr_iter(b' ', line.text.trim().as_bytes())
+            .nth(MAX_HEADING_WORDS - 1)
+            .is_none()
 }
 
 /// True when line `b` followed line `a` in the input with no blank line
@@ -285,28 +289,9 @@ fn adjacent(lines: &[crate::document::Line], a: usize, b: usize) -> bool {
         && lines[a].origin + lines[a].span == lines[b].origin
 }
 
-/// A line of a block of [`MIN_CONTENTS_LINES`] or more short lines with
-/// no blank line among them: a list of links, such as a table of contents.
-fn is_contents_entry(lines: &[crate::document::Line], j: usize) -> bool {
-    if lines[j].text.is_empty() || !is_heading_sized(&lines[j]) {
-        return false;
-    }
-    let mut n = 1;
-    let mut k = j;
-    while k > 0 && adjacent(lines, k - 1, k) && is_heading_sized(&lines[k - 1]) {
-        k -= 1;
-        n += 1;
-    }
-    k = j;
-    while k + 1 < lines.len() && adjacent(lines, k, k + 1) && is_heading_sized(&lines[k + 1]) {
-        k += 1;
-        n += 1;
-    }
-    n >= MIN_CONTENTS_LINES
-}
-
 /// The entries of a page's table of contents whose headings follow: the
-/// entries of a block of short lines ([`is_contents_entry`]) whose text
+/// entries of a block of [`MIN_CONTENTS_LINES`] or more short lines with no
+/// blank line among them (a list of links) whose text
 /// (compared by key) returns further down as a heading over a paragraph,
 /// when at least [`MIN_CONTENTS_LINES`] and half of the block's lines do.
 /// The heading is the article's and the entry the copy, where the copy
@@ -314,44 +299,85 @@ fn is_contents_entry(lines: &[crate::document::Line], j: usize) -> bool {
 /// the cleaned text has neither the entries nor their block to find.
 fn contents_entries(lines: &[crate::document::Line]) -> Vec<Option<Reason>> {
     let mut out = vec![None; lines.len()];
-    // Entries by key, each with the block it belongs to.
-    let mut entries: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
-    // Per block: its size, and its entries whose heading followed.
-    let mut blocks: Vec<(usize, Vec<usize>)> = Vec::new();
+    // Blocks as (start, end): runs of adjacent short lines. Most lines of
+    // prose stand apart, so the integer test of adjacency goes first.
+    let mut blocks: Vec<(usize, usize)> = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let mut end = i + 1;
+        while end < lines.len() && adjacent(lines, end - 1, end) {
+            end += 1;
+        }
+        // [i, end) is a chain of adjacent lines; its short runs are blocks.
+        let mut k = i;
+        while k < end {
+            let start = k;
+            while k < end && is_heading_sized(&lines[k]) {
+                k += 1;
+            }
+            if k - start >= MIN_CONTENTS_LINES {
+                blocks.push((start, k));
+            }
+            k += 1;
+        }
+        i = end;
+    }
+    if blocks.is_empty() {
+        return out;
+    }
+    // Entries by their keys' hashes, each with its block; per block, the
+    // entries whose heading followed. Dialogue puts a short line over a
+    // paragraph everywhere in a book, so a heading is keyed only when its
+    // first and last letters open and close an entry.
+    let mut entries: HashMap<u64, Vec<(usize, usize)>, BuildHasherDefault<Prehashed>> =
+        HashMap::default();
+    // Bits of the entries' (first, last) letters.
+    let mut sigs = [0u64; 64];
+    let sig_bit = |(a, b): (char, char)| {
+        let h = (u32::from(a).wrapping_mul(31) ^ u32::from(b)).wrapping_mul(0x9e37_79b1) >> 20;
+        ((h >> 6) as usize, 1u64 << (h & 63))
+    };
+    let mut found: Vec<Vec<usize>> = vec![Vec::new(); blocks.len()];
     let mut key = String::new();
-    let mut block_end = 0;
-    for i in 0..lines.len() {
-        if i >= block_end && is_contents_entry(lines, i) {
-            block_end = i + 1;
-            while block_end < lines.len()
-                && adjacent(lines, block_end - 1, block_end)
-                && is_heading_sized(&lines[block_end])
-            {
-                block_end += 1;
+    let mut next_block = 0;
+    let mut i = 0;
+    while i < lines.len() {
+        if let Some(&(start, end)) = blocks.get(next_block).filter(|b| b.0 == i) {
+            for j in start..end {
+                let Some(sig) = ends(&lines[j].text) else {
+                    continue;
+                };
+                key.clear();
+                push_key(&lines[j].text, &mut key);
+                let h = xxhash_rust::xxh3::xxh3_64(key.as_bytes());
+                entries.entry(h).or_default().push((next_block, j));
+                let (w, bit) = sig_bit(sig);
+                sigs[w] |= bit;
             }
-            blocks.push((block_end - i, Vec::new()));
+            next_block += 1;
+            i = end;
+            continue;
         }
-        if i < block_end {
+        if !entries.is_empty()
+            && ends(&lines[i].text).is_some_and(|sig| {
+                let (w, bit) = sig_bit(sig);
+                sigs[w] & bit != 0
+            })
+            && heads_paragraph(lines, i)
+        {
             key.clear();
             push_key(&lines[i].text, &mut key);
-            if !key.is_empty() {
-                entries
-                    .entry(key.clone())
-                    .or_default()
-                    .push((blocks.len() - 1, i));
-            }
-        } else if !entries.is_empty() && heads_paragraph(lines, i) {
-            key.clear();
-            push_key(&lines[i].text, &mut key);
-            for (block, j) in entries.remove(&key).unwrap_or_default() {
-                blocks[block].1.push(j);
+            let h = xxhash_rust::xxh3::xxh3_64(key.as_bytes());
+            for (block, j) in entries.remove(&h).unwrap_or_default() {
+                found[block].push(j);
             }
         }
+        i += 1;
     }
     // A block of headings and datelines shares a line or two with the
     // stories below it; a table of contents is mostly its headings.
-    for (size, found) in blocks {
-        if found.len() >= MIN_CONTENTS_LINES && 2 * found.len() >= size {
+    for ((start, end), found) in blocks.into_iter().zip(found) {
+        if found.len() >= MIN_CONTENTS_LINES && 2 * found.len() >= end - start {
             for j in found {
                 out[j] = Some(Reason::Rule("contents_entry".into()));
             }
@@ -365,8 +391,8 @@ fn contents_entries(lines: &[crate::document::Line]) -> Vec<Option<Reason>> {
 fn heads_paragraph(lines: &[crate::document::Line], i: usize) -> bool {
     /// Fewest words of the paragraph under a heading.
     const MIN_PARAGRAPH_WORDS: usize = 12;
-    is_heading_sized(&lines[i])
-        && (i == 0 || !adjacent(lines, i - 1, i))
+    (i == 0 || !adjacent(lines, i - 1, i))
+        && is_heading_sized(&lines[i])
         && lines[i + 1..]
             .iter()
             .find(|next| !next.text.is_empty())

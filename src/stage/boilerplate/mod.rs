@@ -457,6 +457,10 @@ impl From<BoilerplateError> for BuildError {
     }
 }
 
+/// Most words of a line that is judged as a bar of labels
+/// ([`Boilerplate::match_segments`]): longer ones are prose.
+const BAR_MAX_WORDS: usize = 40;
+
 /// Names of the built-in heuristics, in id order after the groups' ids.
 const CONTEXT_RULES: [&str; 11] = [
     "context/kicker",
@@ -837,7 +841,14 @@ impl Boilerplate {
         /// Most words of one part of a bar.
         const PART_MAX_WORDS: usize = 6;
         const SEPARATORS: [char; 3] = ['|', '\u{2022}', '\u{b7}'];
-        if !line.contains(SEPARATORS) {
+        // Every short line comes through here: SIMD scans for the
+        // separators, before any char is decoded (0xe2 also leads curly
+        // quotes and dashes, so it cannot be the test).
+        let bytes = line.as_bytes();
+        if memchr::memchr(b'|', bytes).is_none()
+            && memchr::memmem::find(bytes, "\u{2022}".as_bytes()).is_none()
+            && memchr::memmem::find(bytes, "\u{b7}".as_bytes()).is_none()
+        {
             return None;
         }
         let (mut parts, mut hits, mut first) = (0, 0, None);
@@ -962,9 +973,10 @@ impl Boilerplate {
             let words = shape.words;
             let end = line_end(line);
             let numbers = shape.numbers;
-            let rule = self
-                .match_rule_with(line, words, &mut scratch)
-                .or_else(|| self.match_segments(line, &mut scratch));
+            let mut rule = self.match_rule_with(line, words, &mut scratch);
+            if rule.is_none() && words <= BAR_MAX_WORDS {
+                rule = self.match_segments(line, &mut scratch);
+            }
             let protected = words <= cx.protect_max_words.get()
                 && !self.protect.is_empty()
                 && self.protect.is_match(line);
