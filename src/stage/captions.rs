@@ -343,12 +343,12 @@ fn contents_entries(lines: &[crate::document::Line]) -> Vec<Option<Reason>> {
     let mut i = 0;
     while i < lines.len() {
         if let Some(&(start, end)) = blocks.get(next_block).filter(|b| b.0 == i) {
-            for j in start..end {
-                let Some(sig) = ends(&lines[j].text) else {
+            for (j, line) in lines.iter().enumerate().take(end).skip(start) {
+                let Some(sig) = ends(&line.text) else {
                     continue;
                 };
                 key.clear();
-                push_key(&lines[j].text, &mut key);
+                push_key(&line.text, &mut key);
                 let h = xxhash_rust::xxh3::xxh3_64(key.as_bytes());
                 entries.entry(h).or_default().push((next_block, j));
                 let (w, bit) = sig_bit(sig);
