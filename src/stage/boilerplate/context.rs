@@ -651,7 +651,8 @@ impl Context<'_> {
     }
 
     /// The article body: body paragraphs grouped into candidate bodies separated by
-    /// section headers or long menus; the candidate with the most text wins.
+    /// section headers or long menus; the candidate with the most text wins,
+    /// where one that a section header announced counts half.
     /// Returns the first and last line index of its paragraphs.
     fn body_span(&self, runs: &[Run]) -> Option<(usize, usize)> {
         // barrier[i]: a long menu or section header starts at i.
