@@ -172,9 +172,14 @@ impl Stage for Captions {
         }
         // Before any copy goes: the scan keeps the first copy, and a table
         // of contents comes first.
-        let mut entries = contents_entries(doc.lines());
-        if entries.iter().any(Option::is_some) {
-            stats.lines_removed += doc.remove_lines(self.name(), |i, _| entries[i].take()) as u64;
+        let entries = contents_entries(doc.lines());
+        if !entries.is_empty() {
+            stats.lines_removed += doc.remove_lines(self.name(), |i, _| {
+                entries
+                    .binary_search(&i)
+                    .is_ok()
+                    .then(|| Reason::Rule("contents_entry".into()))
+            }) as u64;
         }
         // A removal shifts the window over lines the scan had kept, so the
         // scan runs again until it removes nothing: cleaning the output again
@@ -297,8 +302,9 @@ fn adjacent(lines: &[crate::document::Line], a: usize, b: usize) -> bool {
 /// The heading is the article's and the entry the copy, where the copy
 /// scan would keep the first. Found on the whole document at once, since
 /// the cleaned text has neither the entries nor their block to find.
-fn contents_entries(lines: &[crate::document::Line]) -> Vec<Option<Reason>> {
-    let mut out = vec![None; lines.len()];
+/// Returns their indices, ascending.
+fn contents_entries(lines: &[crate::document::Line]) -> Vec<usize> {
+    let mut out = Vec::new();
     // Blocks as (start, end): runs of adjacent short lines. Most lines of
     // prose stand apart, so the integer test of adjacency goes first.
     let mut blocks: Vec<(usize, usize)> = Vec::new();
@@ -378,11 +384,12 @@ fn contents_entries(lines: &[crate::document::Line]) -> Vec<Option<Reason>> {
     // stories below it; a table of contents is mostly its headings.
     for ((start, end), found) in blocks.into_iter().zip(found) {
         if found.len() >= MIN_CONTENTS_LINES && 2 * found.len() >= end - start {
-            for j in found {
-                out[j] = Some(Reason::Rule("contents_entry".into()));
-            }
+            out.extend(found);
         }
     }
+    // Blocks come in document order, but a heading may list entries of
+    // several blocks.
+    out.sort_unstable();
     out
 }
 
