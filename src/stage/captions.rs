@@ -52,6 +52,12 @@ pub struct CaptionsConfig {
     /// quarter of a `clean` run on book text, for a few lines a page.
     #[serde(default)]
     pub pull_quotes: bool,
+    /// Drop later copies of the page header: the short lines just above
+    /// the first paragraph of prose (headline, byline, dateline) printed
+    /// again further down (an author box, a sticky headline, "Headline |
+    /// Section"). Default true.
+    #[serde(default = "yes")]
+    pub header_copies: bool,
 }
 
 fn default_min_repeat_chars() -> usize {
@@ -83,6 +89,7 @@ impl Default for CaptionsConfig {
             anywhere_min_words: default_min_repeat_words(),
             min_repeat_chars: default_min_repeat_chars(),
             pull_quotes: false,
+            header_copies: true,
         }
     }
 }
@@ -262,6 +269,9 @@ impl Captions {
         }
         for &(first, copy) in &copies {
             mark_copied_block(lines, &mut repeated, first, copy);
+        }
+        if self.cfg.header_copies {
+            mark_header_copies(lines, &mut repeated, min_chars);
         }
         if self.cfg.pull_quotes {
             mark_pull_quotes(lines, &mut repeated, &mut key);
@@ -872,6 +882,213 @@ fn names_headline(title: &str, line: &str) -> bool {
     false
 }
 
+/// Kept lines just above the first paragraph of prose that later lines are
+/// compared with: the headline, byline and dateline sit there, over any
+/// navigation that survived.
+const HEADER_LINES: usize = 8;
+/// Fewest words of the paragraph of prose that ends the page header.
+const PROSE_WORDS: usize = 15;
+/// Separators that set a site, section or author off a headline or a
+/// byline ("Headline | Health", "Headline, by Author", "By Staff - ").
+const HEADER_SEPARATORS: &[&str] = &[" | ", " - ", " \u{2013} ", " \u{2014} "];
+/// Separators that set an author off a headline: tried on header lines
+/// only, since a later line "U.S. Faculty by Department" is a heading of
+/// its own, not "U.S. Faculty" again.
+const BYLINE_SEPARATORS: &[&str] = &[" by ", " By ", ", by ", ", By "];
+/// Of each separator, the occurrences whose head is tried.
+const MAX_SPLITS: usize = 3;
+
+/// A sentence of prose: [`PROSE_WORDS`] words or more, ending in terminal
+/// punctuation (before any closing quote or bracket).
+fn is_prose(text: &str) -> bool {
+    text.split_whitespace().nth(PROSE_WORDS - 1).is_some()
+        && text
+            .trim_end()
+            .trim_end_matches(['"', '\'', '\u{201d}', '\u{2019}', ')', ']'])
+            .ends_with(['.', '!', '?'])
+}
+
+/// The keys by which a header line and its copies compare (see
+/// [`push_key`]), into `out`: the line's key; the key without a leading
+/// "by" (a byline printed again as the bare name); and the key of the part
+/// before a [`HEADER_SEPARATORS`] separator (or, in a header line, a
+/// [`BYLINE_SEPARATORS`] one) when it has two words or more and is more
+/// than half the line. Keys under `min_chars` bytes are left out: short
+/// lines ("Sports", "Yes, sir") recur for their own reasons, and so is a
+/// line that ends in a comma: it runs on into the next ("Yours truly,").
+fn header_keys(text: &str, min_chars: usize, in_header: bool, out: &mut Vec<String>) {
+    out.clear();
+    if text.trim_end().ends_with([',', ';']) {
+        return;
+    }
+    let mut full = String::new();
+    push_key(text, &mut full);
+    if full.len() < min_chars.max(1) {
+        return;
+    }
+    if let Some(name) = full.strip_prefix("by ") {
+        if name.len() >= min_chars {
+            out.push(name.to_string());
+        }
+    }
+    let bylines = if in_header { BYLINE_SEPARATORS } else { &[] };
+    for sep in HEADER_SEPARATORS.iter().chain(bylines) {
+        for (at, _) in text.match_indices(sep).take(MAX_SPLITS) {
+            let mut head = String::new();
+            push_key(&text[..at], &mut head);
+            if head.len() >= min_chars
+                && 2 * head.len() > full.len()
+                && head.contains(' ')
+                && !out.contains(&head)
+            {
+                out.push(head);
+            }
+        }
+    }
+    out.push(full);
+}
+
+/// Most times a header line may return and still be a copy: a byline or a
+/// dateline printed with every story of the page (or a name every teaser
+/// carries) is that story's, not a copy of the first.
+const MAX_HEADER_COPIES: usize = 2;
+
+/// The page header printed again further down: a later short kept line
+/// whose key (see [`header_keys`]) is one of a header line's, or that a
+/// header line cut short by an ellipsis begins ("Zach Parise heating up,
+/// scores twice as Wild…"), is a copy (`header_copy`). The header is the
+/// last [`HEADER_LINES`] short kept lines above the first paragraph of
+/// prose; a document without prose has none, so the verses of a song or a
+/// list are never compared this way. A key that the header holds twice, or
+/// that returns more than [`MAX_HEADER_COPIES`] times, is a field of every
+/// story. Copies that head a story are the article's headings when two of
+/// them do: a table of contents set with blank lines, whose entries the
+/// headings follow.
+fn mark_header_copies(
+    lines: &[crate::document::Line],
+    repeated: &mut [Option<Reason>],
+    min_chars: usize,
+) {
+    let kept =
+        |repeated: &[Option<Reason>], k: usize| repeated[k].is_none() && !lines[k].text.is_empty();
+    // Every line of a book comes through here: spaces are counted at SIMD
+    // speed (normalised text has one between words).
+    let short = |k: usize| {
+        let t = lines[k].text.as_bytes();
+        t.len() <= MAX_TITLE_BYTES
+            && memchr::memchr_iter(b' ', t)
+                .nth(MAX_TITLE_WORDS - 1)
+                .is_none()
+    };
+    let Some(body) = (0..lines.len()).find(|&k| kept(repeated, k) && is_prose(&lines[k].text))
+    else {
+        return;
+    };
+    // (key, header lines holding it, cut short by an ellipsis)
+    let mut header: Vec<(String, usize, bool)> = Vec::new();
+    let mut keys = Vec::new();
+    for h in (0..body)
+        .rev()
+        .filter(|&k| kept(repeated, k) && short(k))
+        .take(HEADER_LINES)
+    {
+        let text = lines[h].text.trim_end();
+        let cut = text.ends_with('\u{2026}') || text.ends_with("...");
+        header_keys(text, min_chars, true, &mut keys);
+        for key in keys.drain(..) {
+            match header.iter_mut().find(|(k, _, _)| *k == key) {
+                Some(held) => held.1 += 1,
+                None => {
+                    let cut = cut && key.split(' ').nth(2).is_some();
+                    header.push((key, 1, cut));
+                }
+            }
+        }
+    }
+    header.retain(|&(_, n, _)| n == 1);
+    if header.is_empty() {
+        return;
+    }
+    // Every short line after the header comes through here (the dialogue
+    // of a book): only one whose first key bytes, or those after a leading
+    // "by", open a header key has its keys built.
+    let opens: Vec<&[u8]> = header
+        .iter()
+        .map(|(k, _, _)| &k.as_bytes()[..k.len().min(HEAD)])
+        .collect();
+    // Before any key: the first letter, when it is ASCII, must open one.
+    let mut first = [false; 128];
+    for o in &opens {
+        first[usize::from(o[0] & 0x7f)] = true;
+    }
+    let may_open = |text: &str| {
+        let b = text.as_bytes();
+        match b
+            .iter()
+            .position(|c| !c.is_ascii() || c.is_ascii_alphanumeric())
+        {
+            Some(at) if b[at].is_ascii() => {
+                first[usize::from(b[at].to_ascii_lowercase())]
+                    || (b[at..].len() > 3 && b[at..at + 3].eq_ignore_ascii_case(b"by "))
+            }
+            Some(_) => true,
+            None => false,
+        }
+    };
+    let mut probe = String::new();
+    // (copy, header key, heads a story)
+    let mut found: Vec<(usize, usize, bool)> = Vec::new();
+    for k in body + 1..lines.len() {
+        if !kept(repeated, k) || !short(k) || !may_open(&lines[k].text) {
+            continue;
+        }
+        probe.clear();
+        push_key_upto(&lines[k].text, &mut probe, HEAD + 3);
+        let p = probe.as_bytes();
+        let after_by = p.strip_prefix(b"by ");
+        if !opens
+            .iter()
+            .any(|o| p.starts_with(o) || after_by.is_some_and(|q| q.starts_with(o)))
+        {
+            continue;
+        }
+        header_keys(&lines[k].text, min_chars, false, &mut keys);
+        let hit = header.iter().position(|(hk, _, cut)| {
+            keys.iter().any(|key| {
+                key == hk
+                    || (*cut
+                        && key.len() > hk.len()
+                        && key.starts_with(hk.as_str())
+                        && key.as_bytes()[hk.len()] == b' ')
+            })
+        });
+        if let Some(h) = hit {
+            found.push((k, h, heads_story(lines, k)));
+        }
+    }
+    let mut returns = vec![0usize; header.len()];
+    for f in &found {
+        returns[f.1] += 1;
+    }
+    found.retain(|f| returns[f.1] <= MAX_HEADER_COPIES);
+    let contents = found.iter().filter(|f| f.2).nth(1).is_some();
+    for (k, _, heads) in found {
+        if !(contents && heads) {
+            repeated[k] = Some(Reason::Rule("header_copy".into()));
+        }
+    }
+}
+
+/// A short line over a story: a paragraph (a line longer than a heading)
+/// follows it, with at most two short lines (a byline, a dateline) between.
+fn heads_story(lines: &[crate::document::Line], i: usize) -> bool {
+    lines[i + 1..]
+        .iter()
+        .filter(|l| !l.text.is_empty())
+        .take(3)
+        .any(|l| !is_heading_sized(l))
+}
+
 /// A paragraph printed twice (a teaser above the article, a page printed
 /// twice) takes its short neighbours with it: up to [`BLOCK_REACH`] kept
 /// lines before and after the later copy that equal kept lines as near the
@@ -929,6 +1146,65 @@ mod tests {
             .build()
             .apply(&mut doc, &mut StageStats::default());
         doc.lines().iter().map(|l| l.text.clone()).collect()
+    }
+
+    /// The headline, byline and dateline above the first paragraph, printed
+    /// again further down (an author box, a headline with its section), are
+    /// copies; fields of every story, verses, sign-offs and the headings of
+    /// a contents list set with blank lines are not.
+    #[test]
+    fn the_page_header_printed_again_below_is_a_copy() {
+        let para = |topic: &str| {
+            format!("The council met on Tuesday evening and agreed a plan for {topic}, which the mayor will sign next week.")
+        };
+        let doc = format!(
+            "Council backs new plan for the harbour, by Annabel Leeming\n\nBy Annabel Leeming\n\n\
+             March 4, 2021\n\n{}\n\n{}\n\nAnnabel Leeming\n\nStaff writer\n\nMarch 4, 2021 |\n\n\
+             Council backs new plan for the harbour | Local News\n",
+            para("the harbour"),
+            para("the roads")
+        );
+        let got = run_paragraphs(&doc);
+        assert_eq!(got.len(), 6, "{got:?}");
+        assert_eq!(got[5], "Staff writer");
+
+        // A dateline with every story of the page is the story's own.
+        // (Three paragraphs a story: nearer, the window takes it.)
+        let story = |topic: &str| {
+            format!(
+                "Riverside, June 3\n\n{}\n\n{}\n\n{}\n\n",
+                para(topic),
+                para(&format!("jobs at {topic}")),
+                para(&format!("rents near {topic}"))
+            )
+        };
+        let doc = format!(
+            "Business briefs\n\n{}{}{}{}",
+            story("the mill"),
+            story("the bank"),
+            story("the market"),
+            story("the port")
+        );
+        assert_eq!(run_paragraphs(&doc).len(), 17);
+
+        // A page without prose has no header: a chorus sung twice stays.
+        let song =
+            "Hold the line\n\nWe will walk along the river road\nUntil the morning light\n\n\
+                    Hold on, hold on to the river road\n\nThe winter took the harvest home\n\n\
+                    We will walk along the river road\nUntil the morning light\n";
+        assert_eq!(run_paragraphs(song).len(), 7);
+
+        // Headings that a contents list announced, and a later heading that
+        // only begins with a header line, stay; so does a sign-off.
+        let doc = format!(
+            "Annual report\n\nOur harbour plans\n\nOur road plans\n\nYours sincerely,\n\n{}\n\n\
+             Our harbour plans\n\n{}\n\nOur road plans\n\n{}\n\nAnnual report by region\n\n\
+             Yours sincerely,\n",
+            para("the year"),
+            para("the harbour"),
+            para("the roads")
+        );
+        assert_eq!(run_paragraphs(&doc).len(), 11);
     }
 
     /// A table of contents comes before the headings it lists: the entries
