@@ -1,6 +1,7 @@
 //! Pass 2 of the classifier: the context heuristics (menus, the article
 //! body, the leading and trailing regions, teaser lists, blocks).
 
+use std::collections::HashSet;
 use std::num::NonZeroUsize;
 
 use super::shape::End;
@@ -68,6 +69,34 @@ impl LineInfo {
         copyright: false,
         divider: false,
     };
+}
+
+/// Kept lines between the navigation and the headline that make the whole
+/// stretch navigation (see `headline_anchor`).
+const ANCHOR_ZONE_LINES: usize = 6;
+
+/// The content words of a line, for comparing a headline with the lead:
+/// lower case, three letters or more, no stop words, a plural `s` dropped.
+fn content_words(line: &str) -> impl Iterator<Item = String> + '_ {
+    line.split_whitespace().filter_map(|w| {
+        let w = w.trim_matches(|c: char| !c.is_alphanumeric());
+        let w = w.strip_suffix("'s").unwrap_or(w);
+        if w.chars().count() < 3 || !w.chars().all(char::is_alphanumeric) {
+            return None;
+        }
+        let mut lower = w.to_lowercase();
+        if super::model::STOP_WORDS
+            .binary_search(&lower.as_str())
+            .is_ok()
+        {
+            return None;
+        }
+        // "Clemens" and "Clemens'", "team" and "teams" are one word.
+        if lower.len() > 3 && lower.ends_with('s') {
+            lower.pop();
+        }
+        Some(lower)
+    })
 }
 
 /// Pass 2: the context heuristics over one document.
@@ -179,16 +208,9 @@ impl Context<'_> {
         let header_start = self
             .headline(header_start, first)
             .map_or(header_start, |h| h.min(header_start));
-        for i in 0..header_start {
-            let l = self.info[i];
-            if !l.blank
-                && !l.protected
-                && !l.sentence
-                && l.words as usize <= self.cx.short_max_words.get()
-            {
-                self.remove(i, CTX_LEADING);
-            }
-        }
+        self.remove_leading(0..header_start);
+
+        self.above_headline(header_start, first);
 
         if header_start > 0 {
             self.kicker(header_start, first);
@@ -275,48 +297,38 @@ impl Context<'_> {
     /// "Roger Clemens will give Congress …"). A menu's labels or a site
     /// name share little with one article's lead.
     fn headline(&self, before: usize, first: usize) -> Option<usize> {
-        /// Words of the body's opening that a headline is checked against.
-        const LEAD_WORDS: usize = 300;
-        fn content_words(line: &str) -> impl Iterator<Item = String> + '_ {
-            line.split_whitespace().filter_map(|w| {
-                let w = w.trim_matches(|c: char| !c.is_alphanumeric());
-                let w = w.strip_suffix("'s").unwrap_or(w);
-                if w.chars().count() < 3 || !w.chars().all(char::is_alphanumeric) {
-                    return None;
-                }
-                let mut lower = w.to_lowercase();
-                if super::model::STOP_WORDS
-                    .binary_search(&lower.as_str())
-                    .is_ok()
-                {
-                    return None;
-                }
-                // "Clemens" and "Clemens'", "team" and "teams" are one word.
-                if lower.len() > 3 && lower.ends_with('s') {
-                    lower.pop();
-                }
-                Some(lower)
-            })
-        }
-        let candidate = |i: usize| {
-            let l = &self.info[i];
-            !l.blank
-                && self.out[i].is_none()
-                && !l.sentence
-                && !l.listed
-                && l.words >= 3
-                && matches!(l.end, End::Open)
-        };
         let upto = before.min(first);
         // A header below the navigation has its own headline.
         let heading = |i: usize| {
             let l = &self.info[i];
             !l.blank && self.out[i].is_none() && !l.protected && !l.sentence && !l.listed
         };
-        if (upto..first).any(heading) || !(0..upto).any(candidate) {
+        if (upto..first).any(heading) || !(0..upto).any(|i| self.headline_candidate(i)) {
             return None;
         }
-        let mut lead = std::collections::HashSet::new();
+        let lead = self.lead_words(first);
+        (0..upto)
+            .rev()
+            .find(|&i| self.headline_candidate(i) && self.names_lead(i, &lead))
+    }
+
+    /// A line that could be a headline: kept, three words or more, no
+    /// sentence or colon ending.
+    fn headline_candidate(&self, i: usize) -> bool {
+        let l = &self.info[i];
+        !l.blank
+            && self.out[i].is_none()
+            && !l.sentence
+            && !l.listed
+            && l.words >= 3
+            && matches!(l.end, End::Open)
+    }
+
+    /// The content words of the body's opening paragraphs, from `first`.
+    fn lead_words(&self, first: usize) -> HashSet<String> {
+        /// Words of the body's opening that a headline is checked against.
+        const LEAD_WORDS: usize = 300;
+        let mut lead = HashSet::new();
         let mut words = 0;
         for i in first..self.info.len() {
             if words >= LEAD_WORDS {
@@ -328,14 +340,89 @@ impl Context<'_> {
                 lead.extend(content_words(self.lines[i]));
             }
         }
-        (0..upto).rev().filter(|&i| candidate(i)).find(|&i| {
-            let (mut total, mut hits) = (0, 0);
-            for w in content_words(self.lines[i]) {
-                total += 1;
-                hits += lead.contains(&w) as usize;
-            }
-            hits >= 2 && hits * 2 >= total
+        lead
+    }
+
+    /// Line `i` names the story the lead tells: two or more of its content
+    /// words, and at least half of them, recur in the lead.
+    fn names_lead(&self, i: usize, lead: &HashSet<String>) -> bool {
+        let (mut total, mut hits) = (0, 0);
+        for w in content_words(self.lines[i]) {
+            total += 1;
+            hits += lead.contains(&w) as usize;
+        }
+        hits >= 2 && hits * 2 >= total
+    }
+
+    /// The headline inside the header zone, when chrome the menu runs did
+    /// not reach sits above it (a theme switcher, "My Stories: 0", a list
+    /// of disciplines, a sidebar of other articles set off by blank
+    /// lines): the first heading-sized line after `from` whose words the
+    /// lead tells. Short lines between `from` and it are navigation, as
+    /// the leading region's are. The first line of the document is never
+    /// removed for it: scraped text often opens with the page's title.
+    /// When that title names the lead it is the anchor, and nothing goes;
+    /// so a headline left first by the removal anchors the second cleaning
+    /// at itself, and cleaning again removes nothing more. Taking the first
+    /// match, not the last, keeps a dek without a full stop from being read
+    /// as the headline, which would take the headline above it. A line of
+    /// keywords ("Timber, Earthquake Engineering, Seismic Isolation") names
+    /// the lead too, but is no headline: at most one comma, and no longer
+    /// than a teaser headline.
+    fn headline_anchor(&self, from: usize, first: usize) -> Option<usize> {
+        let top = (0..first).find(|&i| !self.info[i].blank)?;
+        let from = from.max(top);
+        if from >= first {
+            return None;
+        }
+        let lead = self.lead_words(first);
+        (from..first).find(|&i| {
+            self.headline_candidate(i)
+                && self.info[i].words as usize <= self.cx.teaser_max_words.get()
+                && self.lines[i].matches(',').count() <= 1
+                && self.names_lead(i, &lead)
         })
+    }
+
+    /// Removes the short lines of a stretch of the leading region:
+    /// protected lines (bylines, datelines) and paragraphs stay.
+    fn remove_leading(&mut self, range: std::ops::Range<usize>) {
+        for i in range {
+            let l = self.info[i];
+            if !l.blank
+                && !l.protected
+                && !l.sentence
+                && l.words as usize <= self.cx.short_max_words.get()
+            {
+                self.remove(i, CTX_LEADING);
+            }
+        }
+    }
+
+    /// Chrome between the navigation and the headline (see
+    /// `headline_anchor`).
+    fn above_headline(&mut self, header_start: usize, first: usize) {
+        let Some(h) = self.headline_anchor(header_start, first) else {
+            return;
+        };
+        let top = (0..first).find(|&i| !self.info[i].blank).unwrap_or(0);
+        let start = header_start.max(top + 1);
+        let left = (start..h)
+            .filter(|&i| !self.info[i].blank && self.out[i].is_none())
+            .count();
+        // Six kept lines above the headline are more than any header holds
+        // (a kicker, a supertitle, a dateline): the whole stretch is
+        // navigation. Fewer go only up to the last line already found to
+        // be chrome, so a chapter line over a section title stays.
+        let end = if left >= ANCHOR_ZONE_LINES {
+            h
+        } else {
+            (start..h)
+                .rev()
+                .find(|&i| self.out[i].is_some())
+                .unwrap_or(start)
+        };
+        self.remove_leading(start..end);
     }
 
     /// A section label above the headline ("World", "Science") right after the

@@ -1665,6 +1665,58 @@ mod tests {
         assert_removed(&bp, &doc, &["News", "Opinion", "Podcasts"]);
     }
 
+    /// Chrome the menu runs miss, above a headline the lead names: a
+    /// sidebar of other stories set off by blank lines goes, the page's
+    /// title line and the header stay; a chapter line above a section
+    /// title stays (too few lines, none of them chrome), and a line of
+    /// keywords is no headline.
+    #[test]
+    fn chrome_above_the_headline_the_lead_names_goes() {
+        let bp = default_bp();
+        let body = "Island commuters will pay more for the ferry from April, when fares rise by \
+                    nine per cent on every crossing to the mainland.\n\n\
+                    The operator says the rise pays for two new boats, and that commuters with \
+                    season tickets will see the smallest increase.\n";
+        let sidebar = "Winter storms close two mountain passes\n\n\
+                       Council approves new cycle lanes\n\n\
+                       Bakery wins regional bread prize\n\n\
+                       Harbour wall repairs delayed again\n\n\
+                       School choir heads to national final\n\n\
+                       Library extends its opening hours\n\n";
+        let doc = format!(
+            "Harbour Gazette Online\n\n{sidebar}\
+             Ferry fares to rise for island commuters\n\nBy Ann Leeming\n\n{body}"
+        );
+        let out = kept(&bp, &doc);
+        assert_eq!(
+            out[..3],
+            [
+                "Harbour Gazette Online",
+                "Ferry fares to rise for island commuters",
+                "By Ann Leeming",
+            ],
+            "{out:#?}"
+        );
+        assert_eq!(out.len(), 5, "{out:#?}");
+        assert_idempotent(&bp, &doc);
+
+        let doc = format!(
+            "Lessons in Electric Circuits\n\nChapter 9\n\nPRACTICAL ANALOG CIRCUITS\n\n\
+             Ferry fares to rise for island commuters\n\n{body}"
+        );
+        assert_eq!(kept(&bp, &doc).len(), 6, "{:#?}", kept(&bp, &doc));
+
+        // "Ferry, fares, island commuters, rise" names the lead but is a
+        // list of keywords, so the sidebar above it stays.
+        let doc =
+            format!("Harbour Gazette\n\n{sidebar}Ferry, fares, island commuters, rise\n\n{body}");
+        assert!(
+            kept(&bp, &doc).contains(&"Library extends its opening hours".to_string()),
+            "{:#?}",
+            kept(&bp, &doc)
+        );
+    }
+
     /// A comment counter under the headline (blank-less page) takes no headline
     /// or dek with it: a block spreads only to short lines.
     #[test]
