@@ -1,7 +1,6 @@
 //! Pass 2 of the classifier: the context heuristics (menus, the article
 //! body, the leading and trailing regions, teaser lists, blocks).
 
-use std::collections::HashSet;
 use std::num::NonZeroUsize;
 
 use super::shape::End;
@@ -77,26 +76,29 @@ const ANCHOR_ZONE_LINES: usize = 6;
 
 /// The content words of a line, for comparing a headline with the lead:
 /// lower case, three letters or more, no stop words, a plural `s` dropped.
-fn content_words(line: &str) -> impl Iterator<Item = String> + '_ {
-    line.split_whitespace().filter_map(|w| {
+fn content_words(line: &str, buf: &mut String, mut f: impl FnMut(u64)) {
+    for w in line.split_whitespace() {
         let w = w.trim_matches(|c: char| !c.is_alphanumeric());
         let w = w.strip_suffix("'s").unwrap_or(w);
         if w.chars().count() < 3 || !w.chars().all(char::is_alphanumeric) {
-            return None;
+            continue;
         }
-        let mut lower = w.to_lowercase();
+        buf.clear();
+        buf.extend(w.chars().flat_map(char::to_lowercase));
         if super::model::STOP_WORDS
-            .binary_search(&lower.as_str())
+            .binary_search(&buf.as_str())
             .is_ok()
         {
-            return None;
+            continue;
         }
         // "Clemens" and "Clemens'", "team" and "teams" are one word.
-        if lower.len() > 3 && lower.ends_with('s') {
-            lower.pop();
+        if buf.len() > 3 && buf.ends_with('s') {
+            buf.pop();
         }
-        Some(lower)
-    })
+        // Hashed, not kept: the lead is read for every document, and a
+        // sorted list of hashes costs no allocation per word.
+        f(xxhash_rust::xxh3::xxh3_64(buf.as_bytes()));
+    }
 }
 
 /// Pass 2: the context heuristics over one document.
@@ -324,11 +326,13 @@ impl Context<'_> {
             && matches!(l.end, End::Open)
     }
 
-    /// The content words of the body's opening paragraphs, from `first`.
-    fn lead_words(&self, first: usize) -> HashSet<String> {
+    /// The content words of the body's opening paragraphs, from `first`,
+    /// as sorted hashes.
+    fn lead_words(&self, first: usize) -> Vec<u64> {
         /// Words of the body's opening that a headline is checked against.
         const LEAD_WORDS: usize = 300;
-        let mut lead = HashSet::new();
+        let mut lead = Vec::new();
+        let mut buf = String::new();
         let mut words = 0;
         for i in first..self.info.len() {
             if words >= LEAD_WORDS {
@@ -337,20 +341,22 @@ impl Context<'_> {
             let l = &self.info[i];
             if l.sentence && !l.chrome && self.out[i].is_none() {
                 words += l.words as usize;
-                lead.extend(content_words(self.lines[i]));
+                content_words(self.lines[i], &mut buf, |h| lead.push(h));
             }
         }
+        lead.sort_unstable();
+        lead.dedup();
         lead
     }
 
     /// Line `i` names the story the lead tells: two or more of its content
     /// words, and at least half of them, recur in the lead.
-    fn names_lead(&self, i: usize, lead: &HashSet<String>) -> bool {
+    fn names_lead(&self, i: usize, lead: &[u64]) -> bool {
         let (mut total, mut hits) = (0, 0);
-        for w in content_words(self.lines[i]) {
+        content_words(self.lines[i], &mut String::new(), |h| {
             total += 1;
-            hits += lead.contains(&w) as usize;
-        }
+            hits += lead.binary_search(&h).is_ok() as usize;
+        });
         hits >= 2 && hits * 2 >= total
     }
 
@@ -375,13 +381,16 @@ impl Context<'_> {
         if from >= first {
             return None;
         }
-        let lead = self.lead_words(first);
-        (from..first).find(|&i| {
+        let shaped = |i: usize| {
             self.headline_candidate(i)
                 && self.info[i].words as usize <= self.cx.teaser_max_words.get()
                 && self.lines[i].matches(',').count() <= 1
-                && self.names_lead(i, &lead)
-        })
+        };
+        // The lead is read only when some line could be the headline.
+        let mut candidates = (from..first).filter(|&i| shaped(i)).peekable();
+        candidates.peek()?;
+        let lead = self.lead_words(first);
+        candidates.find(|&i| self.names_lead(i, &lead))
     }
 
     /// Removes the short lines of a stretch of the leading region:
