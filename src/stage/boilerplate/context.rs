@@ -417,7 +417,7 @@ impl Context<'_> {
         let top = (0..first).find(|&i| !self.info[i].blank).unwrap_or(0);
         let start = header_start.max(top + 1);
         let left = (start..h)
-            .filter(|&i| !self.info[i].blank && self.out[i].is_none())
+            .filter(|&i| self.out[i].is_none() && self.is_short(i))
             .count();
         // Six kept lines above the headline are more than any header holds
         // (a kicker, a supertitle, a dateline): the whole stretch is
@@ -431,7 +431,11 @@ impl Context<'_> {
                 .find(|&i| self.out[i].is_some())
                 .unwrap_or(start)
         };
-        self.remove_leading(start..end);
+        for i in start..end {
+            if self.is_short(i) && !self.info[i].protected {
+                self.remove(i, CTX_LEADING);
+            }
+        }
     }
 
     /// A section label above the headline ("World", "Science") right after the

@@ -1706,6 +1706,15 @@ mod tests {
         );
         assert_eq!(kept(&bp, &doc).len(), 6, "{:#?}", kept(&bp, &doc));
 
+        // A book's title page above the headline: its lines end in
+        // punctuation, as link texts do not, and stay.
+        let doc = format!(
+            "Harbour Gazette Online\n\nTHE FERRY.\n\nA NOVEL.\n\nBY ANN LEEMING.\n\n\
+             VOLUME I.\n\nLONDON:\n\nSMITH AND SONS.\n\n1887.\n\n\
+             Ferry fares to rise for island commuters\n\n{body}"
+        );
+        assert_eq!(kept(&bp, &doc).len(), 11, "{:#?}", kept(&bp, &doc));
+
         // "Ferry, fares, island commuters, rise" names the lead but is a
         // list of keywords, so the sidebar above it stays.
         let doc =
