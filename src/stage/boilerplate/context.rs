@@ -70,8 +70,8 @@ impl LineInfo {
     };
 }
 
-/// Kept lines between the navigation and the headline that make the whole
-/// stretch navigation (see `headline_anchor`).
+/// Kept link texts between the navigation and the headline that make the
+/// whole stretch navigation (see `headline_anchor`).
 const ANCHOR_ZONE_LINES: usize = 6;
 
 /// The content words of a line, for comparing a headline with the lead:
@@ -364,8 +364,9 @@ impl Context<'_> {
     /// not reach sits above it (a theme switcher, "My Stories: 0", a list
     /// of disciplines, a sidebar of other articles set off by blank
     /// lines): the first heading-sized line after `from` whose words the
-    /// lead tells. Short lines between `from` and it are navigation, as
-    /// the leading region's are. The first line of the document is never
+    /// lead tells. Short link texts (no end punctuation) between `from`
+    /// and it are navigation, as the leading region's lines are; a book's
+    /// title page ("VICTOR HUGO.", "BOSTON:") is not. The first line of the document is never
     /// removed for it: scraped text often opens with the page's title.
     /// When that title names the lead it is the anchor, and nothing goes;
     /// so a headline left first by the removal anchors the second cleaning
